@@ -1,0 +1,460 @@
+"""The file formats of DESIGN.md section 4: column specs, readers, templates and writers.
+
+Reading turns a CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX file into a
+:class:`RawTable`: every cell as trimmed text under its canonical English column name, plus
+the spreadsheet row number of each record (the header is row 1). Checking the values is
+validate.py's job; here only the file itself and its header row can be wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the UI translates it, the CLI prints it as is."""
+    return message
+
+
+ColumnKind = Literal[
+    "code", "text", "multiline", "number", "lon", "lat", "enum", "timestamp", "date", "codes"
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an import format.
+
+    Attributes:
+        name: canonical English header, also the key in JSON output.
+        zh: Chinese header, as in the downloadable templates.
+        required: the header must be present and every cell non-empty.
+        kind: how the value is checked and converted.
+        values: for enums, accepted spellings (lower-cased) -> stored value.
+    """
+
+    name: str
+    zh: str
+    required: bool = False
+    kind: ColumnKind = "text"
+    values: dict[str, str] = field(default_factory=dict)
+    hint: str = ""
+
+
+SOURCE_VALUES = {"net": "net", "网络": "net", "cell": "cell", "基站": "cell", "gps": "gps"}
+COORD_VALUES = {
+    "wgs84": "wgs84",
+    "wgs-84": "wgs84",
+    "gcj02": "gcj02",
+    "gcj-02": "gcj02",
+    "bd09": "bd09",
+    "bd-09": "bd09",
+}
+STATUS_VALUES = {"active": "active", "在职": "active", "inactive": "inactive", "离职": "inactive"}
+HOLIDAY_VALUES = {"off": "off", "休息": "off", "work": "work", "调休上班": "work", "上班": "work"}
+
+FORMATS: dict[str, tuple[Column, ...]] = {
+    "departments": (
+        Column("code", "部门编码", True, "code"),
+        Column("name", "部门名称", True),
+        Column("parent_code", "上级部门编码", kind="code"),
+    ),
+    "employees": (
+        Column("code", "工号", True, "code"),
+        Column("name", "姓名", True),
+        Column("department_code", "部门编码", True, "code"),
+        Column("status", "状态", kind="enum", values=STATUS_VALUES, hint="active/inactive"),
+    ),
+    "customers": (
+        Column("code", "客户编码", True, "code"),
+        Column("name", "客户名称", True),
+        Column("grade", "客户等级", kind="enum", hint="A/B/C/D"),
+        Column("address", "地址", kind="multiline"),
+        Column("longitude", "经度", kind="lon"),
+        Column("latitude", "纬度", kind="lat"),
+        Column("coord_system", "坐标系", kind="enum", values=COORD_VALUES, hint="wgs84/gcj02/bd09"),
+        Column("contact", "联系人"),
+        Column("phone", "电话", kind="code"),
+        Column("department_code", "所属部门编码", kind="code"),
+        Column("owner_codes", "负责人工号", kind="codes", hint="E001;E002"),
+        Column("note", "备注", kind="multiline"),
+    ),
+    "visits": (
+        Column("visit_id", "拜访编号", kind="code"),
+        Column("employee_code", "工号", True, "code"),
+        Column("customer_code", "客户编码", True, "code"),
+        Column("check_in_at", "签到时间", True, "timestamp"),
+        Column("check_in_lon", "签到经度", kind="lon"),
+        Column("check_in_lat", "签到纬度", kind="lat"),
+        Column("check_in_source", "签到定位方式", kind="enum", values=SOURCE_VALUES),
+        Column("check_out_at", "签退时间", kind="timestamp"),
+        Column("check_out_lon", "签退经度", kind="lon"),
+        Column("check_out_lat", "签退纬度", kind="lat"),
+        Column("check_out_source", "签退定位方式", kind="enum", values=SOURCE_VALUES),
+        Column("coord_system", "坐标系", kind="enum", values=COORD_VALUES),
+    ),
+    "plans": (
+        Column("employee_code", "工号", True, "code"),
+        Column("date", "计划日期", True, "date"),
+        Column("plan_name", "计划名称", True),
+        Column("customer_code", "客户编码", True, "code"),
+        Column("route_name", "路线名称"),
+    ),
+    "holidays": (
+        Column("date", "日期", True, "date"),
+        Column("kind", "类型", True, "enum", values=HOLIDAY_VALUES, hint="off/work"),
+        Column("name", "名称"),
+    ),
+}
+KINDS: tuple[str, ...] = tuple(FORMATS)
+
+ROW = "_row"  # the spreadsheet row number of a record
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 1_048_576 - 1  # an Excel sheet holds 1 048 576 rows, the header included
+
+
+@dataclass
+class Problem:
+    """One thing wrong with an input file, located by spreadsheet row and column."""
+
+    row: int | None
+    column: str | None
+    code: str
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+def problem(
+    row: int | None, column: str | None, code: str, template: str, /, **params: Any
+) -> Problem:
+    """A problem whose message is an English template filled with params."""
+    return Problem(row, column, code, template.format(**params), params | {"template": template})
+
+
+@dataclass
+class RawTable:
+    """A file's records as text, ready for validation.
+
+    Attributes:
+        kind: which format (a key of FORMATS).
+        table: one string column per present format column, plus ``_row`` (int64).
+        columns: the canonical names of the columns present, in file order.
+        problems: problems with the file or its header (the table is empty when fatal).
+    """
+
+    kind: str
+    table: pa.Table
+    columns: list[str]
+    problems: list[Problem]
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+
+def header_map(kind: str) -> dict[str, str]:
+    """Accepted header spellings (English lower-cased, Chinese as is) -> canonical name."""
+    mapping: dict[str, str] = {}
+    for col in FORMATS[kind]:
+        mapping[col.name.lower()] = col.name
+        mapping[col.zh] = col.name
+    return mapping
+
+
+def _normalise_header(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\ufeff", "").strip()).lower()
+
+
+def decode_text(data: bytes) -> tuple[str | None, str | None]:
+    """Decode CSV bytes as UTF-8 (BOM optional) or else GB18030 (a superset of GBK).
+
+    Returns (text, encoding) or (None, None) when neither decodes strictly: a file is never
+    read with replacement characters.
+    """
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return None, None
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell as text: integral floats without '.0', dates in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def _records_from_xlsx(data: bytes) -> tuple[list[list[str]], list[int]]:
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    sheet = workbook.get_sheet_by_index(0)
+    first_row = sheet.start[0] if sheet.start else 0
+    records: list[list[str]] = []
+    numbers: list[int] = []
+    for index, raw in enumerate(sheet.iter_rows()):
+        if index < first_row:
+            continue
+        records.append([_cell_text(v) for v in raw])
+        numbers.append(index + 1)
+    return records, numbers
+
+
+def _records_from_csv_text(text: str) -> tuple[list[list[str]], list[int]]:
+    """Exact path for CSV: keeps blank lines in the numbering, tolerates ragged rows."""
+    records: list[list[str]] = []
+    numbers: list[int] = []
+    for index, record in enumerate(csv.reader(io.StringIO(text, newline=""))):
+        records.append(record)
+        numbers.append(index + 1)
+    return records, numbers
+
+
+_BLANK_LINE = re.compile(r"(^|\n)[ \t\r]*\n")
+
+
+def _fast_csv(text: str, width: int) -> pa.Table | None:
+    """Parse with pyarrow (all columns text) when the file has no blank lines."""
+    if _BLANK_LINE.search(text):
+        return None
+    names = [f"c{i}" for i in range(width)]
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+
+
+def _header_problems(kind: str, headers: Sequence[str]) -> tuple[list[str | None], list[Problem]]:
+    """Map each header cell to a canonical column (None = ignore) and list header problems."""
+    mapping = header_map(kind)
+    problems: list[Problem] = []
+    mapped: list[str | None] = []
+    seen: dict[str, str] = {}
+    for raw in headers:
+        text = raw.replace("\ufeff", "").strip()
+        if text == "":
+            mapped.append(None)
+            continue
+        canonical = mapping.get(_normalise_header(text)) or mapping.get(text)
+        if canonical is None:
+            problems.append(
+                problem(1, text, "unknown_column", N_("Unknown column '{name}'."), name=text)
+            )
+            mapped.append(None)
+        elif canonical in seen:
+            problems.append(
+                problem(
+                    1,
+                    text,
+                    "duplicate_column",
+                    N_("Column '{name}' appears twice (also as '{other}')."),
+                    name=text,
+                    other=seen[canonical],
+                )
+            )
+            mapped.append(None)
+        else:
+            seen[canonical] = text
+            mapped.append(canonical)
+    for col in FORMATS[kind]:
+        if col.required and col.name not in seen:
+            problems.append(
+                problem(
+                    1,
+                    col.name,
+                    "missing_column",
+                    N_("Required column '{name}' ({zh}) is missing."),
+                    name=col.name,
+                    zh=col.zh,
+                )
+            )
+    return mapped, problems
+
+
+def read_file(kind: str, data: bytes, filename: str) -> RawTable:
+    """Read an uploaded or local file of the given kind.
+
+    Args:
+        kind: a key of FORMATS.
+        data: the file's bytes.
+        filename: used only for its extension (.csv, .txt, .xlsx).
+    """
+    if kind not in FORMATS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    empty = pa.table({ROW: pa.array([], pa.int64())})
+    name = filename.lower()
+    if len(data) > MAX_UPLOAD_BYTES:
+        return RawTable(kind, empty, [], [problem(None, None, "too_large",
+            N_("The file is {size} MB; the limit is {limit} MB."),
+            size=round(len(data) / 2**20, 1), limit=MAX_UPLOAD_BYTES // 2**20)])
+    fast: pa.Table | None = None
+    if name.endswith((".xlsx", ".xlsm")):
+        try:
+            records, numbers = _records_from_xlsx(data)
+        except Exception as exc:  # calamine raises several types for broken files
+            return RawTable(kind, empty, [], [problem(None, None, "bad_file",
+                N_("The file cannot be read as an Excel workbook: {error}"), error=str(exc)[:200])])
+    elif name.endswith((".csv", ".txt")):
+        text, _encoding = decode_text(data)
+        if text is None:
+            return RawTable(kind, empty, [], [problem(None, None, "bad_encoding",
+                N_("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8."))])
+        first_line = next(csv.reader(io.StringIO(text, newline="")), [])
+        records, numbers = [first_line], [1]
+        fast = _fast_csv(text, len(first_line)) if first_line else None
+        if fast is None:
+            records, numbers = _records_from_csv_text(text)
+    else:
+        return RawTable(kind, empty, [], [problem(None, None, "bad_file_type",
+            N_("Unsupported file type '{name}': use .csv or .xlsx."), name=filename)])
+
+    if not records or not any(cell.strip() for cell in records[0]):
+        return RawTable(kind, empty, [], [problem(1, None, "no_header",
+            N_("The file has no header row."))])
+    header_row = numbers[0]
+    mapped, problems = _header_problems(kind, records[0])
+    if header_row != 1:
+        for p in problems:
+            p.row = header_row
+
+    width = len(records[0])
+    if fast is not None:
+        count = fast.num_rows
+        columns = {c: fast.column(i) for i, c in enumerate(mapped) if c is not None}
+        row_numbers = pa.array(range(2, count + 2), pa.int64())
+    else:
+        body = records[1:]
+        body_numbers = numbers[1:]
+        keep = [i for i, rec in enumerate(body) if any(cell.strip() for cell in rec)]
+        for i in keep:
+            extra = body[i][width:]
+            if any(cell.strip() for cell in extra):
+                problems.append(problem(body_numbers[i], None, "extra_cells",
+                    N_("Row has {count} values but the header has {width} columns."),
+                    count=len(body[i]), width=width))
+        columns = {}
+        for j, c in enumerate(mapped):
+            if c is None:
+                continue
+            columns[c] = pa.array([body[i][j] if j < len(body[i]) else "" for i in keep], pa.string())
+        row_numbers = pa.array([body_numbers[i] for i in keep], pa.int64())
+        count = len(keep)
+
+    if count > MAX_ROWS:
+        return RawTable(kind, empty, [], [problem(None, None, "too_many_rows",
+            N_("The file has {count} rows; at most {limit} rows can be imported at once."),
+            count=count, limit=MAX_ROWS)])
+    arrays = {c: pc.utf8_trim_whitespace(arr) for c, arr in columns.items()}
+    arrays[ROW] = row_numbers
+    present = [c for c in mapped if c is not None]
+    return RawTable(kind, pa.table(arrays), present, problems)
+
+
+# -- templates ---------------------------------------------------------------------------
+def headers_for(kind: str, lang: str) -> list[str]:
+    return [c.zh if lang == "zh" else c.name for c in FORMATS[kind]]
+
+
+def template_xlsx(kind: str, lang: str = "zh") -> bytes:
+    """An empty import template: the header row, and a sheet explaining each column."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    text_format = book.add_format({"num_format": "@"})
+    bold = book.add_format({"bold": True})
+    sheet = book.add_worksheet(kind)
+    for j, col in enumerate(FORMATS[kind]):
+        header = col.zh if lang == "zh" else col.name
+        sheet.write_string(0, j, header, bold)
+        sheet.set_column(j, j, max(12, len(header) * 2), text_format)
+    info = book.add_worksheet("说明" if lang == "zh" else "Instructions")
+    titles = ("列", "必填", "说明") if lang == "zh" else ("Column", "Required", "Notes")
+    info.write_row(0, 0, titles, bold)
+    for i, col in enumerate(FORMATS[kind], start=1):
+        info.write_string(i, 0, col.zh if lang == "zh" else col.name)
+        info.write_string(i, 1, ("是" if col.required else "否") if lang == "zh"
+                          else ("yes" if col.required else "no"))
+        info.write_string(i, 2, col.hint or col.kind)
+    info.set_column(0, 2, 24)
+    book.close()
+    return buffer.getvalue()
+
+
+# -- exports -----------------------------------------------------------------------------
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise(value: Any) -> Any:
+    """Make a text cell that a spreadsheet would run as a formula inert; numbers unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise)
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM CSV (what Excel opens correctly), formula-like cells neutralised."""
+    return _neutralised(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "Sheet1") -> bytes:
+    """XLSX with text written as text (never as formulas), formula-like cells neutralised."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(
+        buffer,
+        engine="xlsxwriter",
+        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False}},
+    ) as writer:
+        _neutralised(frame).to_excel(writer, index=False, sheet_name=sheet_name[:31])
+    return buffer.getvalue()

@@ -1,0 +1,134 @@
+"""Detect and import a file: the one path used by the command line, the import page and
+(later) the phone API.
+
+Import = read -> detect -> (no problems) -> write, all inside one transaction that also
+records the import history and the audit entry: all rows or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from pipelines import audit, business_settings, formats, load_master, load_plans, load_visits
+from pipelines.context import WriteContext
+from pipelines.db import Database
+from pipelines.formats import Problem
+from pipelines.validate import detect
+
+Progress = Callable[[str, float], None]
+Prepare = Callable[[duckdb.DuckDBPyConnection, business_settings.BusinessSettings], None]
+Write = Callable[[duckdb.DuckDBPyConnection, WriteContext], int]
+
+STEPS: dict[str, tuple[Prepare, Write]] = {
+    "departments": (load_master.prepare_departments, load_master.write_departments),
+    "employees": (load_master.prepare_employees, load_master.write_employees),
+    "customers": (load_master.prepare_customers, load_master.write_customers),
+    "visits": (load_visits.prepare_visits, load_visits.write_visits),
+    "plans": (load_plans.prepare_plans, load_plans.write_plans),
+    "holidays": (load_plans.prepare_holidays, load_plans.write_holidays),
+}
+
+
+@dataclass
+class ImportResult:
+    """What detect or import found and did (the `import --json` document)."""
+
+    kind: str
+    ok: bool
+    rows: int
+    inserted: int = 0
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    total_problems: int = 0
+    import_id: int | None = None
+    detect_only: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "skipped": self.skipped,
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+class _Refused(Exception):
+    """Detect found problems inside the import transaction: roll back."""
+
+
+def _noop(stage: str, fraction: float) -> None:
+    return None
+
+
+def run_import(
+    db: Database,
+    kind: str,
+    data: bytes,
+    filename: str,
+    username: str | None = None,
+    detect_only: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Detect, and unless `detect_only` or problems were found, import the file.
+
+    Args:
+        db: the database.
+        kind: departments, employees, customers, visits, plans or holidays.
+        data: the file's bytes.
+        filename: its name (the extension picks the reader; stored in the history).
+        username: who imports (None = the local command-line operator).
+        detect_only: only list problems and what would be inserted and skipped.
+        progress: called with (stage, fraction done) as the work advances.
+    """
+    report = progress or _noop
+    prepare, write = STEPS[kind]
+    report("read", 0.0)
+    raw = formats.read_file(kind, data, filename)
+    settings = business_settings.load(db)
+    report("detect", 0.3)
+    if detect_only:
+        cur = db.cursor()
+        problems, total = detect(cur, raw, settings)
+        result = ImportResult(kind, not problems, raw.num_rows, problems=problems,
+                              total_problems=total, detect_only=True)
+        if not problems:
+            prepare(cur, settings)
+            new = int(cur.execute("SELECT count(*) FROM imp_new").fetchone()[0])  # type: ignore[index]
+            result.inserted, result.skipped = new, raw.num_rows - new
+        report("done", 1.0)
+        return result
+
+    started = datetime.now()
+    result = ImportResult(kind, False, raw.num_rows)
+    try:
+        with db.transaction() as cur:
+            problems, total = detect(cur, raw, settings)
+            if problems:
+                result.problems, result.total_problems = problems, total
+                raise _Refused
+            report("write", 0.6)
+            prepare(cur, settings)
+            import_id = int(cur.execute("SELECT nextval('seq_import')").fetchone()[0])  # type: ignore[index]
+            ctx = WriteContext(settings, username, import_id, started)
+            inserted = write(cur, ctx)
+            cur.execute(
+                """INSERT INTO import_history (import_id, kind, filename, username, started_at,
+                       finished_at, rows, inserted, skipped, ok)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, true)""",
+                [import_id, kind, filename, username, started, datetime.now(), raw.num_rows,
+                 inserted, raw.num_rows - inserted],
+            )
+            audit.record(cur, username, f"import.{kind}", "import", str(import_id), None,
+                         {"file": filename, "rows": raw.num_rows, "inserted": inserted})
+            result = ImportResult(kind, True, raw.num_rows, inserted, raw.num_rows - inserted,
+                                  import_id=import_id)
+    except _Refused:
+        pass
+    report("done", 1.0)
+    return result

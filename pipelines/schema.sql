@@ -1,0 +1,169 @@
+-- VisitLens schema. Idempotent: every statement may run against an existing database.
+-- Derived tables (department_tree and the visit columns stay_minutes, *_deviation_m,
+-- invalid_mask) are refreshed by the import steps, never edited by hand.
+
+CREATE SEQUENCE IF NOT EXISTS seq_import START 1;
+CREATE SEQUENCE IF NOT EXISTS seq_plan START 1;
+CREATE SEQUENCE IF NOT EXISTS seq_route START 1;
+CREATE SEQUENCE IF NOT EXISTS seq_audit START 1;
+
+CREATE TABLE IF NOT EXISTS settings (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL            -- JSON text
+);
+
+CREATE TABLE IF NOT EXISTS departments (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    parent_code VARCHAR,
+    created_at TIMESTAMP DEFAULT current_localtimestamp()
+);
+
+-- Closure of the department tree: every (ancestor, descendant) pair, itself included.
+CREATE TABLE IF NOT EXISTS department_tree (
+    ancestor_code VARCHAR NOT NULL,
+    descendant_code VARCHAR NOT NULL,
+    depth INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS employees (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    department_code VARCHAR NOT NULL,
+    status VARCHAR NOT NULL DEFAULT 'active',   -- active | inactive
+    created_at TIMESTAMP DEFAULT current_localtimestamp()
+);
+
+CREATE TABLE IF NOT EXISTS customers (
+    code VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    grade VARCHAR,                   -- NULL = unrated
+    address VARCHAR,
+    longitude DOUBLE,                -- WGS-84
+    latitude DOUBLE,
+    contact VARCHAR,
+    phone VARCHAR,
+    department_code VARCHAR,         -- department assignment (at most one)
+    note VARCHAR,
+    deleted BOOLEAN NOT NULL DEFAULT false,
+    deleted_at TIMESTAMP,
+    version INTEGER NOT NULL DEFAULT 1,   -- optimistic locking for edits
+    created_at TIMESTAMP DEFAULT current_localtimestamp(),
+    updated_at TIMESTAMP DEFAULT current_localtimestamp(),
+    updated_by VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS bindings (
+    employee_code VARCHAR NOT NULL,
+    customer_code VARCHAR NOT NULL,
+    created_at TIMESTAMP DEFAULT current_localtimestamp(),
+    PRIMARY KEY (employee_code, customer_code)
+);
+
+CREATE TABLE IF NOT EXISTS shares (
+    from_employee_code VARCHAR NOT NULL,
+    to_employee_code VARCHAR NOT NULL,
+    created_at TIMESTAMP DEFAULT current_localtimestamp(),
+    PRIMARY KEY (from_employee_code, to_employee_code)
+);
+
+-- One row per check-in. No index: the table is kept in check-in order and scanned by
+-- zone maps. Derived columns are computed at import and refreshed when a setting or a
+-- customer location changes (pipelines.derive).
+CREATE TABLE IF NOT EXISTS visits (
+    visit_id VARCHAR,                -- from the file or the phone; NULL when none was given
+    employee_code VARCHAR NOT NULL,
+    customer_code VARCHAR NOT NULL,
+    check_in_at TIMESTAMP NOT NULL,  -- local wall-clock time of the company time zone
+    visit_date DATE NOT NULL,        -- the calendar day of the check-in
+    check_in_lon DOUBLE,
+    check_in_lat DOUBLE,
+    check_in_source VARCHAR,         -- net | cell | gps
+    check_out_at TIMESTAMP,
+    check_out_lon DOUBLE,
+    check_out_lat DOUBLE,
+    check_out_source VARCHAR,
+    stay_minutes DOUBLE,
+    check_in_deviation_m DOUBLE,
+    check_out_deviation_m DOUBLE,
+    invalid_mask UTINYINT NOT NULL DEFAULT 0,  -- 0 = valid; bits as pipelines.derive.REASONS
+    import_id BIGINT
+);
+
+CREATE TABLE IF NOT EXISTS routes (
+    route_id BIGINT PRIMARY KEY,
+    employee_code VARCHAR NOT NULL,
+    route_name VARCHAR NOT NULL,
+    created_at TIMESTAMP DEFAULT current_localtimestamp(),
+    UNIQUE (employee_code, route_name)
+);
+
+CREATE TABLE IF NOT EXISTS route_items (
+    route_id BIGINT NOT NULL,
+    position INTEGER NOT NULL,
+    customer_code VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS plans (
+    plan_id BIGINT PRIMARY KEY,
+    employee_code VARCHAR NOT NULL,
+    plan_date DATE NOT NULL,
+    plan_name VARCHAR NOT NULL,
+    route_name VARCHAR,
+    created_at TIMESTAMP DEFAULT current_localtimestamp(),
+    UNIQUE (employee_code, plan_date, plan_name)
+);
+
+CREATE TABLE IF NOT EXISTS plan_items (
+    plan_id BIGINT NOT NULL,
+    position INTEGER NOT NULL,
+    employee_code VARCHAR NOT NULL,  -- copied from the plan: one item per employee, day, customer
+    plan_date DATE NOT NULL,
+    customer_code VARCHAR NOT NULL,
+    PRIMARY KEY (employee_code, plan_date, customer_code)
+);
+
+CREATE TABLE IF NOT EXISTS holidays (
+    day DATE PRIMARY KEY,
+    kind VARCHAR NOT NULL,           -- off | work
+    name VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    username VARCHAR PRIMARY KEY,
+    password_hash VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,           -- admin | supervisor | analyst
+    language VARCHAR,                -- zh | en | NULL = follow the browser
+    active BOOLEAN NOT NULL DEFAULT true,
+    created_at TIMESTAMP DEFAULT current_localtimestamp()
+);
+
+CREATE TABLE IF NOT EXISTS user_departments (
+    username VARCHAR NOT NULL,
+    department_code VARCHAR NOT NULL,
+    PRIMARY KEY (username, department_code)
+);
+
+CREATE TABLE IF NOT EXISTS import_history (
+    import_id BIGINT PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    filename VARCHAR,
+    username VARCHAR,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    rows BIGINT,
+    inserted BIGINT,
+    skipped BIGINT,
+    ok BOOLEAN
+);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id BIGINT PRIMARY KEY,
+    logged_at TIMESTAMP NOT NULL DEFAULT current_localtimestamp(),
+    username VARCHAR,
+    action VARCHAR NOT NULL,         -- e.g. customer.update, import.customers, denied
+    entity VARCHAR,
+    entity_key VARCHAR,
+    before_json VARCHAR,
+    after_json VARCHAR
+);

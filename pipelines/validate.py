@@ -1,0 +1,330 @@
+"""Detect: every problem of an import file, by spreadsheet row and column.
+
+The file's text is staged in DuckDB and checked with set-based SQL (a check is one scan,
+never a Python loop over rows), so a ten-million-row visits file is checked in seconds.
+The same staged, typed relation is what the load steps insert from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from pipelines.business_settings import BusinessSettings
+from pipelines.formats import FORMATS, N_, ROW, Column, Problem, RawTable, problem
+
+MAX_LISTED_PROBLEMS = 10_000
+
+# Illegal everywhere: C0 controls but tab and line breaks, DEL and U+FFFD; in address and
+# note tab and line breaks are allowed, elsewhere they are illegal too.
+_ILLEGAL_MULTILINE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{FFFD}]"
+_ILLEGAL_SINGLE = r"[\x00-\x1F\x7F\x{FFFD}]"
+
+_TS_NAIVE = [
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+]
+_TS_AWARE = ["%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M%z", "%Y-%m-%d %H:%M:%S.%f%z"]
+_DATES = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d"]
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal for one of our own constants (never for user text)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list_lit(items: Sequence[str]) -> str:
+    return "[" + ", ".join(_lit(i) for i in items) + "]"
+
+
+def _raw(name: str) -> str:
+    return f'"raw_{name}"'
+
+
+def _typed_expr(col: Column) -> str:
+    raw = _raw(col.name)
+    if col.kind in ("lon", "lat", "number"):
+        return f"TRY_CAST(NULLIF({raw}, '') AS DOUBLE)"
+    if col.kind == "enum" and col.values:
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in col.values.items())
+        return f"CASE lower({raw}) {cases} END"
+    if col.kind == "enum":  # grade: the settings' list, case-insensitive
+        return f"$grades[list_position($grades_upper, upper(NULLIF({raw}, '')))]"
+    if col.kind == "timestamp":
+        clean = f"replace({raw}, 'T', ' ')"
+        aware = f"regexp_replace({clean}, 'Z$', '+00:00')"
+        return (
+            f"CASE WHEN {raw} = '' THEN NULL ELSE coalesce("
+            f"try_strptime({clean}, {_list_lit(_TS_NAIVE)}), "
+            f"timezone($tz, try_strptime({aware}, {_list_lit(_TS_AWARE)}))) END"
+        )
+    if col.kind == "date":
+        return (
+            f"CASE WHEN {raw} = '' THEN NULL ELSE coalesce("
+            f"TRY_CAST(try_strptime({raw}, {_list_lit(_DATES)}) AS DATE), "
+            f"TRY_CAST(try_strptime({raw}, '%Y-%m-%d %H:%M:%S') AS DATE)) END"
+        )
+    return f"NULLIF({raw}, '')"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One set-based check: rows of `imp` where `where` holds are problems."""
+
+    column: str | None
+    code: str
+    where: str
+    template: str
+    value: str = "NULL"  # SQL for the offending value, shown in the message
+
+
+def stage(cur: duckdb.DuckDBPyConnection, raw: RawTable, settings: BusinessSettings) -> None:
+    """Create the temporary view `imp`: raw_<col> text and <col> typed, for every column."""
+    cur.register("imp_raw", raw.table)
+    parts = [f'"{ROW}"']
+    for col in FORMATS[raw.kind]:
+        source = f'"{col.name}"' if col.name in raw.columns else "''"
+        parts.append(f"{source} AS {_raw(col.name)}")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW imp_text AS SELECT {', '.join(parts)} FROM imp_raw")
+    typed = [f'"{ROW}"'] + [f"{_raw(c.name)}" for c in FORMATS[raw.kind]]
+    typed += [f'{_typed_expr(c)} AS "{c.name}"' for c in FORMATS[raw.kind]]
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE imp AS SELECT {', '.join(typed)} FROM imp_text",
+        _params(raw.kind, settings),
+    )
+
+
+def _params(kind: str, settings: BusinessSettings) -> dict[str, object]:
+    params: dict[str, object] = {}
+    if kind == "customers":
+        params["grades"] = list(settings.grades)
+        params["grades_upper"] = [g.upper() for g in settings.grades]
+    if kind == "visits":
+        params["tz"] = settings.timezone
+    return params
+
+
+def _generic_checks(kind: str, present: Sequence[str]) -> list[Check]:
+    checks: list[Check] = []
+    for col in FORMATS[kind]:
+        if col.name not in present:
+            continue
+        raw = _raw(col.name)
+        pattern = _ILLEGAL_MULTILINE if col.kind == "multiline" else _ILLEGAL_SINGLE
+        checks.append(Check(
+            col.name, "illegal_character", f"regexp_matches({raw}, {_lit(pattern)})",
+            N_("Illegal character U+{value} in '{column}'."),
+            f"upper(printf('%04x', unicode(regexp_extract({raw}, {_lit(pattern)}))))",
+        ))
+        if col.required:
+            checks.append(Check(col.name, "required", f"{raw} = ''",
+                                N_("'{column}' is required.")))
+        bad = f"{raw} <> '' AND \"{col.name}\" IS NULL"
+        if col.kind in ("lon", "lat", "number"):
+            checks.append(Check(col.name, "bad_number", bad,
+                                N_("'{value}' in '{column}' is not a number."), raw))
+        if col.kind == "lon":
+            checks.append(Check(col.name, "out_of_range",
+                                f'abs("{col.name}") > 180 OR isnan("{col.name}")',
+                                N_("Longitude {value} is outside -180..180."), raw))
+        if col.kind == "lat":
+            checks.append(Check(col.name, "out_of_range",
+                                f'abs("{col.name}") > 90 OR isnan("{col.name}")',
+                                N_("Latitude {value} is outside -90..90."), raw))
+        if col.kind == "enum":
+            allowed = ", ".join(sorted(set(col.values.values()))) if col.values else "{grades}"
+            checks.append(Check(col.name, "bad_value", bad,
+                                N_("'{value}' is not allowed in '{column}' (allowed: ")
+                                + allowed + ").", raw))
+        if col.kind == "timestamp":
+            checks.append(Check(col.name, "bad_timestamp",
+                                bad + f" OR year(\"{col.name}\") NOT BETWEEN 1990 AND 2100",
+                                N_("'{value}' in '{column}' is not a time like "
+                                   "2024-05-31 09:30:00."), raw))
+        if col.kind == "date":
+            checks.append(Check(col.name, "bad_date",
+                                bad + f" OR year(\"{col.name}\") NOT BETWEEN 1990 AND 2100",
+                                N_("'{value}' in '{column}' is not a date like 2024-05-31."),
+                                raw))
+    return checks
+
+
+def _pair_check(a: str, b: str, code: str, template: str) -> Check:
+    return Check(b, code, f"({_raw(a)} = '') <> ({_raw(b)} = '')", template)
+
+
+def _duplicate_in_file(key_cols: Sequence[str], column: str, where: str = "true") -> Check:
+    keys = ", ".join(f'"{k}"' for k in key_cols)
+    return Check(
+        column, "duplicate_in_file",
+        f"""{where} AND "{ROW}" IN (SELECT r FROM (SELECT "{ROW}" AS r,
+            min("{ROW}") OVER (PARTITION BY {keys}) AS first_row FROM imp WHERE {where})
+            WHERE r <> first_row)""",
+        N_("Duplicate of row {value} in this file."),
+        f"""(SELECT min(i2."{ROW}") FROM imp AS i2 WHERE {" AND ".join(
+            f'i2."{k}" IS NOT DISTINCT FROM imp."{k}"' for k in key_cols)})""",
+    )
+
+
+def _kind_checks(kind: str, present: Sequence[str]) -> list[Check]:
+    if kind == "departments":
+        return [
+            _duplicate_in_file(["code"], "code", "code IS NOT NULL"),
+            Check("code", "exists", "code IN (SELECT code FROM departments)",
+                  N_("Department '{value}' already exists; change it in the edit form."), "code"),
+            Check("parent_code", "unknown_department",
+                  "parent_code IS NOT NULL AND parent_code NOT IN (SELECT code FROM departments)"
+                  " AND parent_code NOT IN (SELECT code FROM imp WHERE code IS NOT NULL)",
+                  N_("Unknown parent department '{value}'."), "parent_code"),
+            Check("parent_code", "cycle", "parent_code = code",
+                  N_("A department cannot be its own parent."), "parent_code"),
+        ]
+    if kind == "employees":
+        return [
+            _duplicate_in_file(["code"], "code", "code IS NOT NULL"),
+            Check("code", "exists", "code IN (SELECT code FROM employees)",
+                  N_("Employee '{value}' already exists; change them in the edit form."), "code"),
+            Check("department_code", "unknown_department",
+                  "department_code IS NOT NULL AND department_code NOT IN "
+                  "(SELECT code FROM departments)",
+                  N_("Unknown department '{value}'."), "department_code"),
+        ]
+    if kind == "customers":
+        return [
+            _duplicate_in_file(["code"], "code", "code IS NOT NULL"),
+            Check("code", "exists",
+                  "code IN (SELECT code FROM customers)",
+                  N_("Customer '{value}' already exists; change it in the edit form "
+                     "(or restore it if it was deleted)."), "code"),
+            _pair_check("longitude", "latitude", "coordinates_incomplete",
+                        N_("Longitude and latitude must be given together.")),
+            Check("coord_system", "coordinates_missing",
+                  "coord_system IS NOT NULL AND longitude IS NULL AND raw_longitude = ''",
+                  N_("A coordinate system is given without coordinates.")),
+            Check("department_code", "unknown_department",
+                  "department_code IS NOT NULL AND department_code NOT IN "
+                  "(SELECT code FROM departments)",
+                  N_("Unknown department '{value}'."), "department_code"),
+            Check("owner_codes", "unknown_employee",
+                  """owner_codes IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM unnest(string_split(replace(owner_codes, '；', ';'), ';'))
+                            AS o(c)
+                        WHERE trim(o.c) <> '' AND trim(o.c) NOT IN (SELECT code FROM employees))""",
+                  N_("Unknown employee code(s) in owners: {value}."),
+                  """(SELECT string_agg(trim(o.c), ', ') FROM unnest(string_split(
+                        replace(owner_codes, '；', ';'), ';')) AS o(c)
+                      WHERE trim(o.c) <> '' AND trim(o.c) NOT IN (SELECT code FROM employees))"""),
+        ]
+    if kind == "visits":
+        checks = [
+            Check("employee_code", "unknown_employee",
+                  "employee_code IS NOT NULL AND employee_code NOT IN (SELECT code FROM employees)",
+                  N_("Unknown employee '{value}'."), "employee_code"),
+            Check("customer_code", "unknown_customer",
+                  "customer_code IS NOT NULL AND customer_code NOT IN (SELECT code FROM customers)",
+                  N_("Unknown customer '{value}'."), "customer_code"),
+            Check("check_out_at", "checkout_before_checkin", "check_out_at < check_in_at",
+                  N_("Check-out time {value} is before the check-in time."), "raw_check_out_at"),
+            _duplicate_in_file(["visit_id"], "visit_id", "visit_id IS NOT NULL"),
+            _duplicate_in_file(["employee_code", "customer_code", "check_in_at"], "check_in_at",
+                               "visit_id IS NULL AND check_in_at IS NOT NULL"),
+        ]
+        for end in ("check_in", "check_out"):
+            checks += [
+                _pair_check(f"{end}_lon", f"{end}_lat", "coordinates_incomplete",
+                            N_("Longitude and latitude must be given together.")),
+                Check(f"{end}_source", "location_without_source",
+                      f"raw_{end}_lon <> '' AND raw_{end}_source = ''",
+                      N_("A location needs its location source (net, cell or gps).")),
+                Check(f"{end}_source", "source_without_location",
+                      f"raw_{end}_lon = '' AND raw_{end}_source <> ''",
+                      N_("A location source is given without a location.")),
+            ]
+        checks.append(Check("check_out_lon", "checkout_location_without_time",
+                            "raw_check_out_at = '' AND raw_check_out_lon <> ''",
+                            N_("A check-out location is given without a check-out time.")))
+        return checks
+    if kind == "plans":
+        return [
+            Check("employee_code", "unknown_employee",
+                  "employee_code IS NOT NULL AND employee_code NOT IN (SELECT code FROM employees)",
+                  N_("Unknown employee '{value}'."), "employee_code"),
+            Check("customer_code", "unknown_customer",
+                  "customer_code IS NOT NULL AND customer_code NOT IN "
+                  "(SELECT code FROM customers WHERE NOT deleted)",
+                  N_("Unknown or deleted customer '{value}'."), "customer_code"),
+            _duplicate_in_file(["employee_code", "date", "customer_code"], "customer_code",
+                               "employee_code IS NOT NULL AND date IS NOT NULL "
+                               "AND customer_code IS NOT NULL"),
+        ]
+    if kind == "holidays":
+        return [_duplicate_in_file(["date"], "date", "date IS NOT NULL")]
+    raise ValueError(kind)
+
+
+def detect(
+    cur: duckdb.DuckDBPyConnection, raw: RawTable, settings: BusinessSettings
+) -> tuple[list[Problem], int]:
+    """Stage the file as `imp` and list its problems.
+
+    Returns:
+        (problems, total): the problems, file-level ones first then by row and column
+        (at most MAX_LISTED_PROBLEMS of them), and how many there are in all.
+    """
+    problems = list(raw.problems)
+    if any(p.row is None or p.code == "missing_column" for p in problems) or not raw.columns:
+        return problems, len(problems)
+    stage(cur, raw, settings)
+    checks = _generic_checks(raw.kind, raw.columns) + _kind_checks(raw.kind, raw.columns)
+    order = {c.name: i for i, c in enumerate(FORMATS[raw.kind])}
+    selects = [
+        f"""SELECT "{ROW}" AS row, {i} AS check_no, CAST({c.value} AS VARCHAR) AS value
+            FROM imp WHERE {c.where}"""
+        for i, c in enumerate(checks)
+    ]
+    union = " UNION ALL ".join(selects)
+    total = int(cur.execute(f"SELECT count(*) FROM ({union})").fetchone()[0])  # type: ignore[index]
+    found = cur.execute(
+        f"SELECT row, check_no, value FROM ({union}) ORDER BY row, check_no "
+        f"LIMIT {MAX_LISTED_PROBLEMS}"
+    ).fetchall()
+    found.sort(key=lambda r: (r[0], order.get(checks[r[1]].column or "", -1)))
+    grades = "/".join(settings.grades)
+    for row, check_no, value in found:
+        check = checks[check_no]
+        template = check.template.replace("{grades}", grades)
+        problems.append(problem(row, check.column, check.code, template,
+                                value=value, column=check.column))
+    if raw.kind == "departments":
+        cycles = _department_cycles(cur)
+        problems += cycles
+        total += len(cycles)
+    problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", -1)))
+    return problems, total + len(raw.problems)
+
+
+def _department_cycles(cur: duckdb.DuckDBPyConnection) -> list[Problem]:
+    """Rows whose parent chain inside the file comes back to themselves."""
+    parent = dict(cur.execute(
+        "SELECT code, parent_code FROM imp WHERE code IS NOT NULL AND parent_code <> code"
+    ).fetchall())
+    rows = dict(cur.execute(f'SELECT code, "{ROW}" FROM imp WHERE code IS NOT NULL').fetchall())
+    found: list[Problem] = []
+    for start in parent:
+        seen = {start}
+        node = parent.get(start)
+        while node is not None and node in parent:
+            if node == start:
+                found.append(problem(rows[start], "parent_code", "cycle",
+                                     N_("Department '{value}' is its own ancestor."), value=start))
+                break
+            if node in seen:
+                break
+            seen.add(node)
+            node = parent.get(node)
+    return sorted(found, key=lambda p: p.row or 0)
