@@ -1,0 +1,190 @@
+"""The `visitlens` command (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dashboard.settings import Settings
+from pipelines.db import Database, DatabaseLockedError
+from pipelines.formats import KINDS
+
+
+class CliError(Exception):
+    """Bad input or a refused operation: printed to stderr, exit status 1."""
+
+
+def _progress_printer(label: str):  # type: ignore[no-untyped-def]
+    """A progress line on stderr (only on a terminal, so scripts get clean output)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stage: str, fraction: float) -> None:
+        width = 30
+        filled = int(width * fraction)
+        end = "\n" if fraction >= 1 else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] "
+                         f"{fraction:4.0%} {stage:<12}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _open(args: argparse.Namespace, init: bool = False) -> Database:
+    settings = Settings.from_env(args.db)
+    if not init and not settings.db_file.exists():
+        raise CliError(f"no database at {settings.db_path}: run `visitlens init` or "
+                       "`visitlens demo` first")
+    db = Database(settings.db_path)
+    if init:
+        db.init_schema()
+    return db
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    with _open(args, init=True) as db:
+        print(f"Database ready: {db.path}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pipelines.imports import run_import
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    with _open(args) as db:
+        result = run_import(db, args.kind, path.read_bytes(), path.name,
+                            detect_only=args.detect_only,
+                            progress=_progress_printer(f"{args.kind} {path.name}"))
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for p in result.problems:
+            where = f"row {p.row}" if p.row is not None else "file"
+            column = f", column {p.column}" if p.column else ""
+            print(f"{where}{column}: {p.message}", file=sys.stderr)
+        if result.total_problems > len(result.problems):
+            print(f"... and {result.total_problems - len(result.problems)} more problems",
+                  file=sys.stderr)
+        verb = "would insert" if result.detect_only else "inserted"
+        summary = (f"{args.kind}: {result.rows} rows, {verb} {result.inserted}, "
+                   f"skipped {result.skipped} already stored")
+        if result.ok:
+            print(summary)
+        else:
+            print(f"{args.kind}: {result.total_problems} problem(s) in {result.rows} rows; "
+                  "nothing was imported", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from pipelines.users import UserError, add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise CliError("the passwords differ")
+    with _open(args) as db:
+        try:
+            user = add_user(db, args.username, password, args.role, tuple(args.department or ()))
+        except UserError as exc:
+            raise CliError(str(exc)) from exc
+    print(f"User {user.username} ({user.role}) added"
+          + (f" for {', '.join(user.departments)}" if user.departments else ""))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines import generate
+
+    settings = Settings.from_env(args.db)
+    try:
+        logins = generate.build_demo(settings.db_path, size=args.size, seed=args.seed,
+                                     progress=_progress_printer(f"demo {args.size}"),
+                                     samples_dir=Path("data/samples"))
+    except generate.DemoError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"Demo database ready: {settings.db_path} ({args.size}, seed {args.seed})")
+    print("Demo logins:")
+    for login in logins:
+        print(f"  {login.username:<12} {login.password:<20} {login.description}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from dashboard.app import create_app
+
+    settings = Settings.from_env(args.db, host=args.host, port=args.port)
+    if not settings.db_file.exists():
+        raise CliError(f"no database at {settings.db_path}: run `visitlens demo` first")
+    app = create_app(settings)
+    server = create_server(app.server, host=settings.host, port=settings.port,
+                           threads=settings.threads, ident="VisitLens")
+    host = settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1"
+    print(f"VisitLens is listening on http://{host}:{server.effective_port}/", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="visitlens", description="VisitLens field-sales visit analytics")
+    parser.add_argument("--db", help="database file (default $VISITLENS_DB or data/visitlens.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init", help="create or upgrade the database").set_defaults(func=cmd_init)
+
+    demo = sub.add_parser("demo", help="build a demo database and print its logins")
+    demo.add_argument("--size", choices=("small", "medium", "large"), default="small")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the web app")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    imp = sub.add_parser("import", help="detect and import a CSV or XLSX file")
+    imp.add_argument("kind", choices=KINDS)
+    imp.add_argument("file")
+    imp.add_argument("--detect-only", action="store_true", help="only list problems")
+    imp.add_argument("--json", action="store_true", help="machine-readable result")
+    imp.set_defaults(func=cmd_import)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("admin", "supervisor", "analyst"))
+    add.add_argument("--department", action="append", metavar="CODE")
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(func=cmd_user_add)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"visitlens: error: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseLockedError as exc:
+        print(f"visitlens: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

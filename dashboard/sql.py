@@ -1,0 +1,29 @@
+"""Named, parameterised queries: dashboard/queries/NAME.sql, one SELECT per file.
+
+The read side reaches SQL only through :func:`query`; no SQL is ever built from user text.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from pipelines.db import Database, Params
+
+
+@cache
+def load_sql(name: str) -> str:
+    """The text of queries/NAME.sql (read once per process; files do not change)."""
+    return resources.files("dashboard").joinpath("queries", f"{name}.sql").read_text("utf-8")
+
+
+def query(db: Database, name: str, params: Params = None) -> pd.DataFrame:
+    """Run queries/NAME.sql with bound parameters."""
+    return db.df(load_sql(name), params)
+
+
+def query_records(db: Database, name: str, params: Params = None) -> list[dict[str, Any]]:
+    return db.records(load_sql(name), params)
