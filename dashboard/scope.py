@@ -50,7 +50,7 @@ class Scope:
         return not self.everything and not self.departments
 
     def allows_department(self, code: str) -> bool:
-        return self.everything or code in self.departments
+        return code in self.departments
 
     def check_department(self, code: str | None) -> None:
         """Refuse a department filter outside the scope (or unknown)."""
