@@ -1,0 +1,288 @@
+"""Report functions: (Database, Scope, Filters) -> DataFrame, shared by pages and the CLI.
+
+Every number follows DESIGN.md section 2. SQL does the aggregation over visits (see
+dashboard/queries); Python only combines small per-employee or per-day results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.scope import Scope, ScopeError
+from dashboard.sql import query
+from pipelines import business_settings
+from pipelines.db import Database
+from pipelines.derive import REASON_BIT, reasons_of
+
+RANKING_METRICS: tuple[str, ...] = (
+    "visits",
+    "valid_visits",
+    "daily_avg",
+    "planned",
+    "planned_done",
+    "completion_rate",
+    "customers_visited",
+    "avg_stay_minutes",
+)
+DETAIL_SORTS: tuple[str, ...] = (
+    "check_in_at",
+    "check_out_at",
+    "employee_code",
+    "customer_code",
+    "stay_minutes",
+    "check_in_deviation_m",
+    "check_out_deviation_m",
+    "valid",
+)
+MAX_FILTER_EMPLOYEES = 500
+
+
+class FilterError(ValueError):
+    """A filter value that is malformed (not a scope question)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed a report to (inside their scope).
+
+    Attributes:
+        date_from: first day, inclusive.
+        date_to: last day, inclusive.
+        department: a department code: its subtree (None = the whole scope).
+        employees: employee codes (empty = every employee of the department/scope).
+    """
+
+    date_from: date
+    date_to: date
+    department: str | None = None
+    employees: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.date_from > self.date_to:
+            raise FilterError("the start date is after the end date")
+        if len(self.employees) > MAX_FILTER_EMPLOYEES:
+            raise FilterError(f"at most {MAX_FILTER_EMPLOYEES} employees can be selected")
+
+
+def safe_div(numerator: float, denominator: float) -> float | None:
+    """Division where a zero denominator gives None (DESIGN: division by zero is null)."""
+    return None if not denominator else numerator / denominator
+
+
+# -- groups and calendars ----------------------------------------------------------------
+def group_departments(db: Database, scope: Scope, department: str | None) -> list[str]:
+    """The departments a report covers: the filter's subtree within the scope."""
+    if department is None:
+        return scope.department_list
+    scope.check_department(department)
+    subtree = set(query(db, "department_subtree", {"department": department})["code"])
+    return sorted(subtree & scope.departments)
+
+
+def group_employees(db: Database, scope: Scope, filters: Filters) -> list[str]:
+    """Employee codes of the report group; an employee outside the scope is refused."""
+    departments = group_departments(db, scope, filters.department)
+    wanted = sorted(set(filters.employees))
+    if wanted:
+        known = query(db, "employees_by_code", {"employees": wanted})
+        outside = set(wanted) - {
+            code for code, dep in zip(known["code"], known["department_code"], strict=True)
+            if dep in scope.departments
+        }
+        if outside:
+            raise ScopeError(f"employee(s) outside your scope: {', '.join(sorted(outside))}")
+    frame = query(db, "group_employees", {"departments": departments, "employees": wanted})
+    return list(frame["code"])
+
+
+def workday_flags(db: Database, start: date, end: date) -> pd.Series:
+    """For each day of [start, end]: is it a working day (weekdays setting + holidays)."""
+    settings = business_settings.load(db)
+    days = pd.date_range(start, end, freq="D")
+    iso_weekday = days.dayofweek + 1  # Monday = 1, as the workdays setting
+    flags = pd.Series(np.isin(iso_weekday, settings.workdays), index=days.date)
+    overrides = query(db, "holidays_between", {"date_from": start, "date_to": end})
+    for day, kind in zip(overrides["day"], overrides["kind"], strict=True):
+        flags[pd.Timestamp(day).date()] = kind == "work"
+    return flags
+
+
+def headcount(db: Database, employees: list[str] | None) -> int:
+    """Active employees of the group (None = the whole company)."""
+    frame = query(db, "headcount", {"everyone": employees is None, "employees": employees or []})
+    return int(frame["headcount"].iloc[0])
+
+
+# -- employee reports --------------------------------------------------------------------
+def ranking(db: Database, scope: Scope, filters: Filters, sort: str = "visits") -> pd.DataFrame:
+    """The employee ranking (DESIGN.md section 2), sorted and ranked by `sort`."""
+    if sort not in RANKING_METRICS:
+        raise FilterError(f"unknown sort metric {sort!r}; use one of {', '.join(RANKING_METRICS)}")
+    employees = group_employees(db, scope, filters)
+    frame = query(db, "ranking", {"employees": employees, "date_from": filters.date_from,
+                                  "date_to": filters.date_to})
+    workdays = int(workday_flags(db, filters.date_from, filters.date_to).sum())
+    frame["daily_avg"] = frame["visits"] / workdays if workdays else np.nan
+    frame["completion_rate"] = (frame["planned_done"] / frame["planned"].replace(0, np.nan))
+    frame["avg_stay_minutes"] = frame["avg_stay_minutes"].astype(float)
+    frame = frame.sort_values([sort, "employee_code"], ascending=[False, True],
+                              na_position="last", kind="stable")
+    frame["rank"] = frame[sort].rank(method="min", ascending=False, na_option="bottom")
+    frame["rank"] = frame["rank"].astype(int)
+    columns = ["employee_code", "employee_name", "department_code", "visits", "valid_visits",
+               "daily_avg", "planned", "planned_done", "completion_rate", "customers_visited",
+               "avg_stay_minutes", "rank", "status"]
+    return frame[columns].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class DetailPage:
+    rows: pd.DataFrame
+    total: int
+
+
+def detail(
+    db: Database,
+    scope: Scope,
+    filters: Filters,
+    *,
+    validity: str = "all",
+    reason: str | None = None,
+    sort: str = "check_in_at",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int | None = 100,
+) -> DetailPage:
+    """One page of the visit detail, and how many rows all pages hold."""
+    if validity not in ("all", "valid", "invalid"):
+        raise FilterError(f"unknown validity filter {validity!r}")
+    if reason is not None and reason not in REASON_BIT:
+        raise FilterError(f"unknown reason {reason!r}")
+    if sort not in DETAIL_SORTS:
+        raise FilterError(f"unknown sort column {sort!r}")
+    if offset < 0 or (limit is not None and not 0 < limit <= 10_000_000):
+        raise FilterError("bad page")
+    params: dict[str, Any] = {
+        "employees": group_employees(db, scope, filters),
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+        "validity": validity,
+        "reason_bit": REASON_BIT[reason] if reason else 0,
+    }
+    total = int(query(db, "detail_count", params)["total"].iloc[0])
+    page_params = params | {"sort": sort, "descending": descending, "offset": offset,
+                            "limit": limit if limit is not None else max(total, 1)}
+    rows = query(db, "detail", page_params)
+    rows["invalid_reasons"] = [reasons_of(int(m)) for m in rows["invalid_mask"]]
+    return DetailPage(rows.drop(columns=["invalid_mask"]), total)
+
+
+def daily(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Per day: the group's and the company's visits and per-capita values (the 3 curves).
+
+    A day that is not a working day has workdays = 0, so its per-capita values are null.
+    """
+    employees = group_employees(db, scope, filters)
+    frame = query(db, "daily_group", {"employees": employees, "date_from": filters.date_from,
+                                      "date_to": filters.date_to})
+    flags = workday_flags(db, filters.date_from, filters.date_to)
+    frame["workday"] = [bool(flags[pd.Timestamp(d).date()]) for d in frame["day"]]
+    group_heads = headcount(db, employees)
+    company_heads = headcount(db, None)
+    frame["actual_per_capita"] = [
+        safe_div(v, group_heads * w) for v, w in zip(frame["visits"], frame["workday"], strict=True)
+    ]
+    frame["planned_per_capita"] = [
+        safe_div(p, group_heads * w)
+        for p, w in zip(frame["plan_items"], frame["workday"], strict=True)
+    ]
+    frame["company_per_capita"] = [
+        safe_div(v, company_heads * w)
+        for v, w in zip(frame["company_visits"], frame["workday"], strict=True)
+    ]
+    return frame
+
+
+def kpis(db: Database, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """Headline numbers of the employee visit summary over the whole range."""
+    days = daily(db, scope, filters)
+    employees = group_employees(db, scope, filters)
+    workdays = int(days["workday"].sum())
+    heads = headcount(db, employees)
+    visits, valid = int(days["visits"].sum()), int(days["valid_visits"].sum())
+    planned, done = int(days["plan_items"].sum()), int(days["plan_done"].sum())
+    return {
+        "visits": visits,
+        "valid_visits": valid,
+        "valid_share": safe_div(valid, visits),
+        "headcount": heads,
+        "workdays": workdays,
+        "actual_per_capita": safe_div(visits, heads * workdays),
+        "planned_per_capita": safe_div(planned, heads * workdays),
+        "plan_items": planned,
+        "plan_done": done,
+        "completion_rate": safe_div(done, planned),
+        "company_per_capita": safe_div(int(days["company_visits"].sum()),
+                                       headcount(db, None) * workdays),
+    }
+
+
+def trend_periods(to: date, granularity: str) -> list[tuple[str, date, date]]:
+    """The 12 periods ending with the one that contains `to`: (label, start, end).
+
+    The last period is cut at `to`. Months are labelled YYYY-MM, ISO weeks YYYY-Www.
+    """
+    periods: list[tuple[str, date, date]] = []
+    if granularity == "month":
+        year, month = to.year, to.month
+        for _ in range(12):
+            start = date(year, month, 1)
+            nxt = date(year + (month == 12), month % 12 + 1, 1)
+            periods.append((f"{year:04d}-{month:02d}", start, min(nxt - timedelta(days=1), to)))
+            year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    elif granularity == "week":
+        monday = to - timedelta(days=to.weekday())
+        for i in range(12):
+            start = monday - timedelta(weeks=i)
+            iso_year, iso_week, _ = start.isocalendar()
+            periods.append((f"{iso_year:04d}-W{iso_week:02d}", start,
+                            min(start + timedelta(days=6), to)))
+    else:
+        raise FilterError(f"unknown granularity {granularity!r}; use month or week")
+    return periods[::-1]
+
+
+def trend(db: Database, scope: Scope, filters: Filters, granularity: str = "month") -> pd.DataFrame:
+    """12 months or ISO weeks ending with the period containing `date_to` (`date_from` unused)."""
+    periods = trend_periods(filters.date_to, granularity)
+    span = Filters(periods[0][1], filters.date_to, filters.department, filters.employees)
+    days = daily(db, scope, span)
+    employees = group_employees(db, scope, span)
+    heads, company_heads = headcount(db, employees), headcount(db, None)
+    rows = []
+    day_index = pd.to_datetime(days["day"]).dt.date
+    for label, start, end in periods:
+        part = days[(day_index >= start) & (day_index <= end)]
+        workdays = int(part["workday"].sum())
+        visits, items = int(part["visits"].sum()), int(part["plan_items"].sum())
+        rows.append({
+            "period": label,
+            "start": start,
+            "end": end,
+            "workdays": workdays,
+            "headcount": heads,
+            "visits": visits,
+            "plan_items": items,
+            "plan_done": int(part["plan_done"].sum()),
+            "actual_per_capita": safe_div(visits, heads * workdays),
+            "planned_per_capita": safe_div(items, heads * workdays),
+            "company_per_capita": safe_div(int(part["company_visits"].sum()),
+                                           company_heads * workdays),
+            "completion_rate": safe_div(int(part["plan_done"].sum()), items),
+        })
+    return pd.DataFrame(rows)
