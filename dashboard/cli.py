@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import NoReturn
+
+import pandas as pd
 
 from dashboard.settings import Settings
 from pipelines.db import Database, DatabaseLockedError
@@ -131,17 +136,69 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            threads=settings.threads, ident="VisitLens")
     host = settings.host if settings.host not in ("0.0.0.0", "") else "127.0.0.1"
     print(f"VisitLens is listening on http://{host}:{server.effective_port}/", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2024-05-31: {text!r}") from None
+
+
+def report_frame(db: Database, args: argparse.Namespace) -> pd.DataFrame:
+    """Run one report for the command line, in the scope of --as (else everything)."""
+    from dashboard import metrics
+    from dashboard.scope import operator_scope, scope_for_username
+
+    scope = scope_for_username(db, args.as_user) if args.as_user else operator_scope(db)
+    filters = metrics.Filters(args.date_from, args.date_to, args.department,
+                              tuple(args.employee or ()))
+    if args.report == "ranking":
+        return metrics.ranking(db, scope, filters, sort=args.sort or "visits")
+    if args.report == "detail":
+        return metrics.detail(db, scope, filters, limit=None).rows
+    if args.report == "trend":
+        return metrics.trend(db, scope, filters, args.granularity)
+    raise CliError(f"report {args.report!r} is not available yet")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from dashboard import output
+    from dashboard.metrics import FilterError
+    from dashboard.scope import ScopeError
+
+    with _open(args) as db:
+        try:
+            frame = report_frame(db, args)
+        except (ScopeError, FilterError) as exc:
+            raise CliError(str(exc)) from exc
+    fields = output.REPORT_FIELDS[args.report]
+    rows = output.records(frame, fields)
+    if args.format == "json":
+        print(output.as_json(args.report, rows))
+    elif args.format == "csv":
+        sys.stdout.write(output.as_csv(rows, fields))
+    else:
+        print(output.as_table(rows, fields))
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments exit with status 1 like every other error (DESIGN.md section 5)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="visitlens", description="VisitLens field-sales visit analytics")
-    parser.add_argument("--db", help="database file (default $VISITLENS_DB or data/visitlens.duckdb)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="visitlens", description="VisitLens field-sales visit analytics")
+    parser.add_argument("--db", help="database file (default $VISITLENS_DB, else "
+                        "data/visitlens.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     sub.add_parser("init", help="create or upgrade the database").set_defaults(func=cmd_init)
 
@@ -162,8 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true", help="machine-readable result")
     imp.set_defaults(func=cmd_import)
 
+    rep = sub.add_parser("report", help="print a report (same numbers as the pages)")
+    rep.add_argument("report", choices=("ranking", "detail", "trend", "frequency", "grades",
+                                        "summary"))
+    rep.add_argument("--from", dest="date_from", type=_date, required=True)
+    rep.add_argument("--to", dest="date_to", type=_date, required=True)
+    rep.add_argument("--department", metavar="CODE")
+    rep.add_argument("--employee", action="append", metavar="CODE")
+    rep.add_argument("--granularity", choices=("month", "week"), default="month")
+    rep.add_argument("--by", choices=("department", "employee"), default="department")
+    rep.add_argument("--sort", metavar="METRIC")
+    rep.add_argument("--as", dest="as_user", metavar="USERNAME")
+    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rep.set_defaults(func=cmd_report)
+
     user = sub.add_parser("user", help="manage users")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     add = user_sub.add_parser("add", help="add a user")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=("admin", "supervisor", "analyst"))

@@ -1,0 +1,44 @@
+"""Small datasets worked out by hand, shared by unit, integration and browser tests."""
+
+from __future__ import annotations
+
+from pipelines.users import add_user
+from tests.conftest import Factory
+
+VISITS = """visit_id,employee_code,customer_code,check_in_at,check_in_lon,check_in_lat,check_in_source,check_out_at,check_out_lon,check_out_lat,check_out_source
+v1,E1,C1,2024-05-06 09:00:00,121.0,31.0,gps,2024-05-06 09:30:00,121.0,31.0,gps
+v2,E1,C2,2024-05-06 10:00:00,121.1,31.1,gps,2024-05-06 10:09:59,121.1,31.1,gps
+v3,E1,C1,2024-05-07 09:00:00,121.0,31.0,gps,,,,
+v4,E1,C3,2024-05-09 09:00:00,121.0,31.0,net,2024-05-09 09:20:00,,,
+v5,E2,C1,2024-05-07 09:00:00,121.0,31.01,gps,2024-05-07 09:40:00,121.0,31.0,gps
+v6,E2,C2,2024-05-10 14:00:00,121.1,31.1,cell,2024-05-10 14:15:00,121.1,31.1,cell
+v7,E3,C2,2024-05-09 09:00:00,121.1,31.1,gps,2024-05-09 09:20:00,,,
+v8,E4,C1,2024-05-06 11:00:00,121.0,31.0,gps,2024-05-06 11:30:00,,,
+v9,E4,C1,2024-05-07 11:00:00,121.0,31.0,gps,2024-05-07 11:30:00,,,
+v10,E2,C1,2024-05-09 10:00:00,121.0,31.0,gps,2024-05-09 10:30:00,121.0,31.01,gps
+v11,E2,C2,2024-05-10 09:00:00,,,,2024-05-10 09:30:00,121.1,31.1,net
+"""
+
+
+def build_week(factory: Factory) -> None:
+    """The hand-computed week of tests/unit/test_metrics_employee.py (see its docstring).
+
+    Users: east (supervisor of R1), boss (admin), bj (analyst of B21); passwords
+    'password-1', 'password-2', 'password-3'.
+    """
+    db = factory.db
+    factory.org()
+    factory.load("employees", "code,name,department_code,status\nE1,张一,B11,active\n"
+                 "E2,李二,B11,active\nE3,王三,B12,inactive\nE4,赵四,B21,active\n")
+    factory.load("customers", "code,name,grade,longitude,latitude\nC1,甲店,A,121.0,31.0\n"
+                 "C2,乙店,B,121.1,31.1\nC3,丙店,,,\n")
+    factory.load("visits", VISITS)
+    factory.load("plans", "employee_code,date,plan_name,customer_code\n"
+                 "E1,2024-05-06,周一,C1\nE1,2024-05-06,周一,C2\nE1,2024-05-07,周二,C2\n"
+                 "E2,2024-05-10,周五,C2\nE2,2024-05-10,周五,C1\nE4,2024-05-06,周一,C1\n")
+    factory.load("holidays", "date,kind,name\n2024-05-08,off,调休\n")
+    add_user(db, "east", "password-1", "supervisor", ("R1",))
+    add_user(db, "boss", "password-2", "admin")
+    add_user(db, "bj", "password-3", "analyst", ("B21",))
+
+
