@@ -6,6 +6,7 @@ dashboard/queries); Python only combines small per-employee or per-day results.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.scope import Scope, ScopeError
-from dashboard.sql import query
+from dashboard.sql import query, query_batches
 from pipelines import business_settings
 from pipelines.db import Database
 from pipelines.derive import REASON_BIT, reasons_of
@@ -104,7 +105,7 @@ def workday_flags(db: Database, start: date, end: date) -> pd.Series:
     """For each day of [start, end]: is it a working day (weekdays setting + holidays)."""
     settings = business_settings.load(db)
     days = pd.date_range(start, end, freq="D")
-    iso_weekday = days.dayofweek + 1  # Monday = 1, as the workdays setting
+    iso_weekday = days.day_of_week + 1  # Monday = 1, as the workdays setting
     flags = pd.Series(np.isin(iso_weekday, settings.workdays), index=days.date)
     overrides = query(db, "holidays_between", {"date_from": start, "date_to": end})
     for day, kind in zip(overrides["day"], overrides["kind"], strict=True):
@@ -180,6 +181,27 @@ def detail(
     rows = query(db, "detail", page_params)
     rows["invalid_reasons"] = [reasons_of(int(m)) for m in rows["invalid_mask"]]
     return DetailPage(rows.drop(columns=["invalid_mask"]), total)
+
+
+def detail_batches(
+    db: Database, scope: Scope, filters: Filters, batch_rows: int = 50_000
+) -> tuple[int, Iterator[pd.DataFrame]]:
+    """Every detail row of the filters, as (total, batches in check-in order) for exports."""
+    params: dict[str, Any] = {
+        "employees": group_employees(db, scope, filters),
+        "date_from": filters.date_from, "date_to": filters.date_to,
+        "validity": "all", "reason_bit": 0,
+    }
+    total = int(query(db, "detail_count", params)["total"].iloc[0])
+    page = params | {"sort": "check_in_at", "descending": False, "offset": 0,
+                     "limit": max(total, 1)}
+
+    def batches() -> Iterator[pd.DataFrame]:
+        for frame in query_batches(db, "detail", page, batch_rows):
+            frame["invalid_reasons"] = [reasons_of(int(m)) for m in frame["invalid_mask"]]
+            yield frame.drop(columns=["invalid_mask"])
+
+    return total, batches()
 
 
 def daily(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:

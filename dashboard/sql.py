@@ -5,6 +5,7 @@ The read side reaches SQL only through :func:`query`; no SQL is ever built from 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,3 +28,12 @@ def query(db: Database, name: str, params: Params = None) -> pd.DataFrame:
 
 def query_records(db: Database, name: str, params: Params = None) -> list[dict[str, Any]]:
     return db.records(load_sql(name), params)
+
+
+def query_batches(
+    db: Database, name: str, params: Params = None, batch_rows: int = 50_000
+) -> Iterator[pd.DataFrame]:
+    """Run queries/NAME.sql and yield its rows in DataFrames of at most `batch_rows`."""
+    reader = db.execute(load_sql(name), params).fetch_record_batch(batch_rows)
+    for batch in reader:
+        yield batch.to_pandas()
