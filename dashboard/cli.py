@@ -162,7 +162,11 @@ def report_frame(db: Database, args: argparse.Namespace) -> pd.DataFrame:
         return metrics.detail(db, scope, filters, limit=None).rows
     if args.report == "trend":
         return metrics.trend(db, scope, filters, args.granularity)
-    raise CliError(f"report {args.report!r} is not available yet")
+    if args.report == "frequency":
+        return metrics.frequency(db, scope, filters)
+    if args.report == "grades":
+        return metrics.grades(db, scope, filters)
+    return metrics.summary(db, scope, filters, by=args.by)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

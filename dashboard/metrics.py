@@ -85,10 +85,9 @@ def group_departments(db: Database, scope: Scope, department: str | None) -> lis
     return sorted(subtree & scope.departments)
 
 
-def group_employees(db: Database, scope: Scope, filters: Filters) -> list[str]:
-    """Employee codes of the report group; an employee outside the scope is refused."""
-    departments = group_departments(db, scope, filters.department)
-    wanted = sorted(set(filters.employees))
+def checked_employees(db: Database, scope: Scope, codes: tuple[str, ...]) -> list[str]:
+    """The employee filter, sorted; any code outside the scope (or unknown) is refused."""
+    wanted = sorted(set(codes))
     if wanted:
         known = query(db, "employees_by_code", {"employees": wanted})
         outside = set(wanted) - {
@@ -97,6 +96,13 @@ def group_employees(db: Database, scope: Scope, filters: Filters) -> list[str]:
         }
         if outside:
             raise ScopeError(f"employee(s) outside your scope: {', '.join(sorted(outside))}")
+    return wanted
+
+
+def group_employees(db: Database, scope: Scope, filters: Filters) -> list[str]:
+    """Employee codes of the report group; an employee outside the scope is refused."""
+    departments = group_departments(db, scope, filters.department)
+    wanted = checked_employees(db, scope, filters.employees)
     frame = query(db, "group_employees", {"departments": departments, "employees": wanted})
     return list(frame["code"])
 
@@ -308,3 +314,133 @@ def trend(db: Database, scope: Scope, filters: Filters, granularity: str = "mont
             "completion_rate": safe_div(int(part["plan_done"].sum()), items),
         })
     return pd.DataFrame(rows)
+
+
+# -- customer reports --------------------------------------------------------------------
+ALL_GRADES = "*"
+
+
+def population_params(db: Database, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """Parameters of the customer_population macro for the scope narrowed by the filters."""
+    departments = group_departments(db, scope, filters.department)
+    employees = checked_employees(db, scope, filters.employees)
+    return {
+        "everyone": scope.everything and filters.department is None and not employees,
+        "departments": departments,
+        "employees": employees,
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+    }
+
+
+def frequency(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Customers of the population per visit-count bucket (the frequency pie)."""
+    settings = business_settings.load(db)
+    histogram = query(db, "customer_visit_histogram", population_params(db, scope, filters))
+    rows = []
+    for low, high in settings.frequency_buckets:
+        inside = (histogram["visit_count"] >= low) & (
+            histogram["visit_count"] <= (high if high is not None else np.iinfo(np.int64).max))
+        rows.append({"bucket": settings.bucket_label(low, high),
+                     "low": low, "high": high,
+                     "customers": int(histogram.loc[inside, "customers"].sum())})
+    return pd.DataFrame(rows)
+
+
+def _grade_order(db: Database) -> list[str | None]:
+    return [*business_settings.load(db).grades, None]
+
+
+def grades(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Per grade (unrated = None, listed last): customers, visits, average visits."""
+    found = query(db, "customer_grades", population_params(db, scope, filters))
+    by_grade = {None if pd.isna(g) else g: r for g, r in
+                zip(found["grade"], found.to_dict("records"), strict=True)}
+    rows = []
+    for grade in _grade_order(db):
+        row = by_grade.get(grade, {"customers": 0, "visits": 0})
+        customers, visits = int(row["customers"]), int(row["visits"])
+        rows.append({"grade": grade, "customers": customers, "visits": visits,
+                     "avg_visits": safe_div(visits, customers)})
+    return _keep_none(pd.DataFrame(rows), "grade")
+
+
+def _keep_none(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Keep None (unrated) as None: pandas would turn it into NaN in a text column."""
+    frame[column] = pd.Series(frame[column].tolist(), dtype=object, index=frame.index)
+    frame[column] = frame[column].where(frame[column].notna(), None)
+    return frame
+
+
+def summary_rows(db: Database, scope: Scope, filters: Filters, by: str) -> list[tuple[str, str]]:
+    """(code, name) of the summary table's rows (DESIGN.md section 2)."""
+    if by == "employee":
+        departments = group_departments(db, scope, filters.department)
+        employees = checked_employees(db, scope, filters.employees)
+        frame = query(db, "employee_rows", {"departments": departments, "employees": employees})
+        return list(zip(frame["code"], frame["name"], strict=True))
+    if by != "department":
+        raise FilterError(f"unknown summary rows {by!r}; use department or employee")
+    if filters.department is not None:
+        scope.check_department(filters.department)
+        parent: str | None = filters.department
+    elif len(scope.tops) == 1:
+        parent = scope.tops[0]
+    else:
+        parent = None
+    if parent is None:
+        frame = query(db, "department_names", {"codes": list(scope.tops)})
+    else:
+        frame = query(db, "department_children", {"department": parent})
+    return [(c, n) for c, n in zip(frame["code"], frame["name"], strict=True)
+            if c in scope.departments]
+
+
+def _grade_block(counts: pd.DataFrame, grade_order: list[str | None]) -> list[dict[str, Any]]:
+    """Per grade and all grades ('*') from (grade, customers, visited_customers, visits)."""
+    by_grade = {None if pd.isna(g) else g: r for g, r in
+                zip(counts["grade"], counts.to_dict("records"), strict=True)}
+    block = []
+    for grade in [*grade_order, ALL_GRADES]:
+        if grade == ALL_GRADES:
+            customers = int(counts["customers"].sum())
+            visited = int(counts["visited_customers"].sum())
+            visits = int(counts["visits"].sum())
+        else:
+            row = by_grade.get(grade)
+            customers = int(row["customers"]) if row else 0
+            visited = int(row["visited_customers"]) if row else 0
+            visits = int(row["visits"]) if row else 0
+        block.append({"grade": grade, "customers": customers, "visited_customers": visited,
+                      "visits": visits, "avg_visits": safe_div(visits, customers)})
+    return block
+
+
+def summary(db: Database, scope: Scope, filters: Filters, by: str = "department") -> pd.DataFrame:
+    """The visited summary table: the totals row block first, then one block per row.
+
+    Each block has one row per grade (unrated = None) and one for all grades ('*'). The
+    totals are the whole population's distinct customers, never a sum of the rows.
+    """
+    grade_order = _grade_order(db)
+    rows = summary_rows(db, scope, filters, by)
+    params = population_params(db, scope, filters)
+    total_counts = query(db, "customer_grades", params)
+    total_code = filters.department or ""
+    total_name = ""
+    if filters.department:
+        names = query(db, "department_names", {"codes": [filters.department]})
+        total_name = str(names["name"].iloc[0]) if len(names) else ""
+    out = [{"row_type": "total", "code": total_code, "name": total_name, **cell}
+           for cell in _grade_block(total_counts, grade_order)]
+    if rows:
+        name = "summary_by_employee" if by == "employee" else "summary_by_department"
+        counts = query(db, name, {"rows": [c for c, _ in rows],
+                                  "date_from": filters.date_from, "date_to": filters.date_to})
+        for code, row_name in rows:
+            part = counts[counts["row_code"] == code]
+            out += [{"row_type": by, "code": code, "name": row_name, **cell}
+                    for cell in _grade_block(part, grade_order)]
+    frame = pd.DataFrame(out, columns=["row_type", "code", "name", "grade", "customers",
+                                       "visited_customers", "visits", "avg_visits"])
+    return _keep_none(frame, "grade")

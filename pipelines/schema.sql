@@ -167,3 +167,49 @@ CREATE TABLE IF NOT EXISTS audit_log (
     before_json VARCHAR,
     after_json VARCHAR
 );
+
+-- Customer populations (DESIGN.md section 2), as table macros so that every report query
+-- shares one definition. Non-deleted customers only.
+-- Of a set of departments: assigned to one of them, or bound (directly) to an employee of one.
+CREATE OR REPLACE MACRO department_population(deps) AS TABLE
+    SELECT c.code AS customer_code
+    FROM customers AS c
+    WHERE NOT c.deleted AND c.department_code IN (SELECT unnest(deps))
+    UNION
+    SELECT b.customer_code
+    FROM bindings AS b
+    JOIN employees AS e ON e.code = b.employee_code
+    JOIN customers AS c ON c.code = b.customer_code
+    WHERE NOT c.deleted AND e.department_code IN (SELECT unnest(deps));
+
+-- Of each listed employee: bound directly, or through a share A -> B (B gets A's direct
+-- customers; shares do not chain). Returns (employee_code, customer_code, shared_from).
+CREATE OR REPLACE MACRO employee_population(emps) AS TABLE
+    SELECT b.employee_code, b.customer_code, NULL::VARCHAR AS shared_from
+    FROM bindings AS b
+    JOIN customers AS c ON c.code = b.customer_code
+    WHERE NOT c.deleted AND b.employee_code IN (SELECT unnest(emps))
+    UNION ALL
+    SELECT s.to_employee_code, b.customer_code, s.from_employee_code
+    FROM shares AS s
+    JOIN bindings AS b ON b.employee_code = s.from_employee_code
+    JOIN customers AS c ON c.code = b.customer_code
+    WHERE NOT c.deleted AND s.to_employee_code IN (SELECT unnest(emps));
+
+-- The population of a report: the whole company (everyone), else the listed employees'
+-- (when any), else the listed departments'. Distinct customer codes.
+CREATE OR REPLACE MACRO customer_population(everyone, deps, emps) AS TABLE
+    SELECT code AS customer_code FROM customers WHERE NOT deleted AND everyone
+    UNION
+    SELECT customer_code FROM department_population(deps)
+    WHERE NOT everyone AND len(emps) = 0
+    UNION
+    SELECT customer_code FROM employee_population(emps)
+    WHERE NOT everyone AND len(emps) > 0;
+
+-- Visits to each customer over a date range, by anyone.
+CREATE OR REPLACE MACRO customer_visit_counts(date_from, date_to) AS TABLE
+    SELECT customer_code, count(*) AS visits, max(visit_date) AS last_visit
+    FROM visits
+    WHERE visit_date BETWEEN date_from AND date_to
+    GROUP BY customer_code;

@@ -1,0 +1,14 @@
+-- Visited summary rows by employee: each employee's population (direct and shared).
+WITH members AS (
+    SELECT DISTINCT employee_code AS row_code, customer_code
+    FROM employee_population($rows::VARCHAR[])
+)
+SELECT m.row_code,
+       c.grade,
+       count(*) AS customers,
+       count(*) FILTER (WHERE coalesce(v.visits, 0) > 0) AS visited_customers,
+       coalesce(sum(v.visits), 0) AS visits
+FROM members AS m
+JOIN customers AS c ON c.code = m.customer_code
+LEFT JOIN customer_visit_counts($date_from, $date_to) AS v ON v.customer_code = m.customer_code
+GROUP BY m.row_code, c.grade

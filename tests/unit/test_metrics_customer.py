@@ -1,0 +1,143 @@
+"""Customer reports (frequency, grades, summary) on a dataset worked out by hand.
+
+Org HQ -> R1 (B11, B12), R2 (B21); E1 in B11, E2 in B12, E4 in B21; share E4 -> E2.
+Range 2024-05-06 .. 2024-05-12 (one extra visit to K0 on 2024-04-30 is outside it).
+
+    customer grade  owners   assigned  visits  note
+    K0       A      E1       -         0
+    K1       A      E1       -         1
+    K2       B      E1, E2   -         2       two owners: counted once in totals
+    K3       B      -        B12       3       assigned only
+    K5       C      E2       -         5
+    K6       C      E1       B21       6       assigned to B21, bound to E1 (R1)
+    K10      -      E4       -         10      unrated
+    K11      -      E4       -         11      visited by E1, outside R2: still counts
+    KD       A      E1       -         4       deleted: in no population
+    KU       D      -        -         0       only in the company population
+
+Populations: company {K0 K1 K2 K3 K5 K6 K10 K11 KU} (9); R1 {K0 K1 K2 K3 K5 K6} (6);
+B21 {K6 K10 K11}; E1 {K0 K1 K2 K6}; E2 {K2 K5} + shared from E4 {K10 K11}.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dashboard import metrics
+from dashboard.metrics import Filters
+from dashboard.scope import Scope, ScopeError, resolve_scope
+from pipelines.db import Database
+from pipelines.users import add_user, get_user
+from tests.conftest import Factory
+
+RANGE = Filters(date(2024, 5, 6), date(2024, 5, 12))
+COUNTS = {"K0": 0, "K1": 1, "K2": 2, "K3": 3, "K5": 5, "K6": 6, "K10": 10, "K11": 11, "KD": 4}
+
+
+@pytest.fixture
+def customers(db: Database, factory: Factory) -> Database:
+    factory.org()
+    factory.load("employees", "code,name,department_code\nE1,张一,B11\nE2,李二,B12\n"
+                 "E4,赵四,B21\n")
+    factory.load("customers", "code,name,grade,department_code,owner_codes\n"
+                 "K0,零,A,,E1\nK1,一,A,,E1\nK2,二,B,,E1;E2\nK3,三,B,B12,\nK5,五,C,,E2\n"
+                 "K6,六,C,B21,E1\nK10,十,,,E4\nK11,十一,,,E4\nKD,删,A,,E1\nKU,无,D,,\n")
+    lines = ["employee_code,customer_code,check_in_at"]
+    for customer, count in COUNTS.items():
+        for i in range(count):
+            lines.append(f"E1,{customer},2024-05-{6 + i % 7:02d} {8 + i // 7:02d}:{i:02d}:00")
+    lines.append("E2,K0,2024-04-30 09:00:00")
+    factory.load("visits", "\n".join(lines) + "\n")
+    db.execute("INSERT INTO shares VALUES ('E4', 'E2', now())")
+    db.execute("UPDATE customers SET deleted = true WHERE code = 'KD'")
+    add_user(db, "boss", "password-1", "admin")
+    add_user(db, "east", "password-2", "supervisor", ("R1",))
+    add_user(db, "bj", "password-3", "analyst", ("B21",))
+    return db
+
+
+def _scope(db: Database, name: str) -> Scope:
+    user = get_user(db, name)
+    assert user is not None
+    return resolve_scope(db, user)
+
+
+def _pie(db: Database, user: str, filters: Filters = RANGE) -> dict[str, int]:
+    frame = metrics.frequency(db, _scope(db, user), filters)
+    return dict(zip(frame["bucket"], frame["customers"], strict=True))
+
+
+def test_frequency_bucket_edges(customers: Database) -> None:
+    assert _pie(customers, "boss") == {"0": 2, "1": 1, "2": 1, "3-5": 2, "6-10": 2, "11+": 1}
+    assert _pie(customers, "east") == {"0": 1, "1": 1, "2": 1, "3-5": 2, "6-10": 1, "11+": 0}
+    # Visits by E1 (outside B21) to B21's customers count: "by anyone".
+    assert _pie(customers, "bj") == {"0": 0, "1": 0, "2": 0, "3-5": 0, "6-10": 2, "11+": 1}
+
+
+def test_employee_population_includes_shares(customers: Database) -> None:
+    only_e2 = Filters(RANGE.date_from, RANGE.date_to, employees=("E2",))
+    assert _pie(customers, "east", only_e2) == {"0": 0, "1": 0, "2": 1, "3-5": 1, "6-10": 1,
+                                                "11+": 1}
+
+
+def test_grades_by_hand(customers: Database) -> None:
+    frame = metrics.grades(customers, _scope(customers, "boss"), RANGE)
+    rows = {r["grade"]: r for r in frame.to_dict("records")}
+    assert list(frame["grade"]) == ["A", "B", "C", "D", None]
+    assert (rows["A"]["customers"], rows["A"]["visits"], rows["A"]["avg_visits"]) == (2, 1, 0.5)
+    assert (rows["B"]["customers"], rows["B"]["visits"], rows["B"]["avg_visits"]) == (2, 5, 2.5)
+    assert (rows["C"]["customers"], rows["C"]["visits"], rows["C"]["avg_visits"]) == (2, 11, 5.5)
+    assert (rows["D"]["customers"], rows["D"]["visits"], rows["D"]["avg_visits"]) == (1, 0, 0.0)
+    assert (rows[None]["customers"], rows[None]["visits"]) == (2, 21)
+
+
+def _block(frame, row_type: str, code: str) -> dict[object, tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    part = frame[(frame["row_type"] == row_type) & (frame["code"] == code)]
+    return {g: (c, v, n) for g, c, v, n in zip(part["grade"], part["customers"],
+                                               part["visited_customers"], part["visits"],
+                                               strict=True)}
+
+
+def test_summary_by_department_for_admin(customers: Database) -> None:
+    frame = metrics.summary(customers, _scope(customers, "boss"), RANGE, by="department")
+    assert list(dict.fromkeys(frame["code"])) == ["", "R1", "R2"]
+    r1, r2, total = (_block(frame, "department", "R1"), _block(frame, "department", "R2"),
+                     _block(frame, "total", ""))
+    assert r1["*"] == (6, 5, 17) and r1["A"] == (2, 1, 1) and r1["D"] == (0, 0, 0)
+    assert r2["*"] == (3, 3, 27) and r2["C"] == (1, 1, 6) and r2[None] == (2, 2, 21)
+    assert total["*"] == (9, 7, 38) and total["D"] == (1, 0, 0)
+    avg = frame[(frame["row_type"] == "department") & (frame["code"] == "R1")
+                & (frame["grade"] == "*")]["avg_visits"].iloc[0]
+    assert avg == pytest.approx(17 / 6)
+
+
+def test_summary_by_employee_totals_are_not_a_sum(customers: Database) -> None:
+    frame = metrics.summary(customers, _scope(customers, "east"), RANGE, by="employee")
+    e1, e2, total = (_block(frame, "employee", "E1"), _block(frame, "employee", "E2"),
+                     _block(frame, "total", ""))
+    assert e1["*"] == (4, 3, 9) and e1["A"] == (2, 1, 1)
+    assert e2["*"] == (4, 4, 28) and e2[None] == (2, 2, 21)  # K10, K11 through the share
+    assert total["*"] == (6, 5, 17)  # R1's population: K2 once, no shared customers
+
+
+def test_summary_children_of_the_scope_top(customers: Database) -> None:
+    frame = metrics.summary(customers, _scope(customers, "east"), RANGE, by="department")
+    assert list(dict.fromkeys(frame["code"])) == ["", "B11", "B12"]
+    assert _block(frame, "department", "B11")["*"] == (4, 3, 9)
+    assert _block(frame, "department", "B12")["*"] == (3, 3, 10)
+    selected = metrics.summary(customers, _scope(customers, "east"),
+                               Filters(RANGE.date_from, RANGE.date_to, department="B12"))
+    assert _block(selected, "total", "B12")["*"] == (3, 3, 10)
+    assert set(selected["row_type"]) == {"total"}  # a branch has no child departments
+
+
+def test_customer_reports_refuse_outside_scope(customers: Database) -> None:
+    with pytest.raises(ScopeError):
+        metrics.frequency(customers, _scope(customers, "bj"),
+                          Filters(RANGE.date_from, RANGE.date_to, department="R1"))
+    with pytest.raises(ScopeError):
+        metrics.summary(customers, _scope(customers, "bj"),
+                        Filters(RANGE.date_from, RANGE.date_to, employees=("E1",)),
+                        by="employee")
