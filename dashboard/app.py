@@ -1,0 +1,121 @@
+"""create_app(settings): the Dash app with its shell, pages, login and downloads.
+
+No callbacks live here: the shell's, the filter bar's and each page's are defined next to
+their components. The app opens the process's single Database and keeps it on the Flask
+app (dashboard.context), so every request thread gets its own cursor on that connection.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import dash
+
+from dashboard import i18n
+from dashboard.auth import init_auth
+from dashboard.context import attach
+from dashboard.downloads import init_downloads
+from dashboard.settings import Settings
+from pipelines.db import Database
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+PAGE_MODULES: tuple[str, ...] = (
+    "home",
+    "visits",
+    "customers_visited",
+    "map",
+    "customers",
+    "customers_import",
+    "assignments",
+    "plans",
+    "settings_page",
+    "audit",
+    "not_found_404",
+)
+
+# Dash's index page without the IE warning (an inline script CSP would have to allow).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="{%html_lang%}">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+class VisitLensDash(dash.Dash):
+    """Dash with an index page in the request's language (html lang, loading text)."""
+
+    def interpolate_index(
+        self,
+        metas: Any = "",
+        title: Any = "",
+        css: Any = "",
+        config: Any = "",
+        scripts: Any = "",
+        app_entry: Any = "",
+        favicon: Any = "",
+        renderer: Any = "",
+    ) -> Any:
+        html = super().interpolate_index(
+            metas=metas, title=title, css=css, config=config, scripts=scripts,
+            app_entry=app_entry, favicon=favicon, renderer=renderer,
+        )
+        lang = i18n.HTML_LANG[i18n.current_language()]
+        return (
+            html.replace("{%html_lang%}", lang, 1)
+            .replace("Loading...", i18n.gettext("Loading…"), 1)
+        )
+
+
+def create_app(settings: Settings) -> dash.Dash:
+    """Build the web app for one process.
+
+    Opens ONE Database (settings.db_path), compiles the translations (a broken catalog
+    stops here, not at the first request), sets up login and the request guard, registers
+    the download routes and imports the page modules, which register themselves.
+    """
+    db = Database(settings.db_path)
+    i18n.load_all()
+    app = VisitLensDash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        include_pages_meta=False,
+        title="VisitLens",
+        update_title="",
+        index_string=INDEX_STRING,
+        enable_mcp=False,
+    )
+    server = app.server
+    server.debug = False
+    server.config["MAX_CONTENT_LENGTH"] = _max_request_bytes(settings.max_upload_mb)
+    attach(server, db, settings)
+    init_auth(app, settings, db)
+    init_downloads(server)
+    for name in PAGE_MODULES:
+        importlib.import_module(f"dashboard.pages.{name}")
+    from dashboard.components import shell
+
+    app.layout = shell.layout
+    return app
+
+
+def _max_request_bytes(max_upload_mb: int) -> int:
+    """Largest request body: an upload travels base64-encoded in a callback (4/3 larger)."""
+    return int(max_upload_mb * 1024 * 1024 * 4 / 3) + 1024 * 1024

@@ -1,0 +1,438 @@
+"""Login, the request guard, CSRF defences and security headers (DESIGN.md section 3).
+
+Everything is closed by default: a ``before_request`` guard lets through only the login
+page, the language switch, health checks and static files; every page, every Dash route
+(layout, dependencies, callbacks, ...) and every download needs a logged-in user. The
+Scope of that user is resolved from the database on every call of :func:`current_scope`,
+so a changed role or department applies at the next request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import quote, urlsplit
+
+from flask import Flask, Response, jsonify, redirect, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from markupsafe import Markup
+from werkzeug.wrappers import Response as BaseResponse
+
+from dashboard import i18n
+from dashboard.context import get_db
+from dashboard.i18n import N_, _
+from dashboard.scope import Scope, resolve_scope
+from pipelines import users
+from pipelines.business_settings import secret_key
+
+if TYPE_CHECKING:
+    import dash
+
+    from dashboard.settings import Settings
+    from pipelines.db import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CSRF_SESSION_KEY = "csrf"
+CSRF_FIELD = "csrf_token"
+HOME_PATH = "/visits"
+LOGIN_PATH = "/login"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_PATHS = frozenset({LOGIN_PATH, "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/lang/", "/assets/", "/_dash-component-suites/")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+MAX_USERNAME = 64
+MAX_PASSWORD = 1024
+
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "supervisor": N_("Supervisor"),
+    "analyst": N_("Analyst"),
+}
+
+
+class SessionUser(UserMixin):
+    """The logged-in user as flask-login sees it, reloaded from the database per request."""
+
+    def __init__(self, user: users.User) -> None:
+        self.user = user
+
+    def get_id(self) -> str:
+        return self.user.username
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.user.active
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def language(self) -> str | None:
+        return self.user.language
+
+
+# -- helpers for pages, callbacks and routes -------------------------------------------------
+def current_scope() -> Scope:
+    """The logged-in user's Scope, resolved from the database now (empty when anonymous)."""
+    if not current_user.is_authenticated:
+        return Scope(None, "anonymous", False)
+    db = get_db()
+    user = users.get_user(db, current_user.get_id())
+    if user is None:
+        return Scope(None, "anonymous", False)
+    return resolve_scope(db, user)
+
+
+def is_admin() -> bool:
+    """Whether the logged-in user is an (active) admin, checked against the database."""
+    scope = current_scope()
+    return scope.role == "admin" and scope.everything
+
+
+def role_name(role: str) -> str:
+    """A role in the request's language."""
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (created on first use), for forms that POST."""
+    token = session.get(CSRF_SESSION_KEY)
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_SESSION_KEY] = token
+    return token
+
+
+def _valid_csrf(sent: str | None) -> bool:
+    expected = session.get(CSRF_SESSION_KEY)
+    return (
+        isinstance(expected, str) and isinstance(sent, str)
+        and hmac.compare_digest(expected.encode(), sent.encode())
+    )
+
+
+def login_required_download(view: F) -> F:
+    """Protect a file download route: 401 for anonymous requests (the guard does it too)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return _error(401, "login required")
+        return view(*args, **kwargs)
+
+    return cast("F", wrapper)
+
+
+def safe_next(target: str | None, default: str = HOME_PATH) -> str:
+    """A redirect target only if it is a path of this site, else `default`.
+
+    Refuses absolute and scheme-relative URLs (``//evil``, ``/\\evil``), other schemes and
+    control characters, so a crafted ``next`` can never send a user off-site.
+    """
+    if not target or len(target) > 2000:
+        return default
+    if any(ord(ch) < 32 or ch == "\\" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if parts.path == "/logout" or parts.path.startswith("/lang/"):
+        return default
+    return target
+
+
+def _request_target() -> str:
+    """This request's path with its query string (what ``next`` should bring back)."""
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+def _same_origin() -> bool:
+    """Whether the browser says this request comes from a page of this site.
+
+    Compares the Origin header (else the Referer) with the Host the request was sent to;
+    the host alone, so that a TLS-terminating proxy in front does not break the check.
+    A request without either header (curl, tests) passes: cookies are SameSite=Lax and
+    the JSON content type cannot be sent cross-site without a CORS preflight.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is None:
+        return True
+    parts = urlsplit(source)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
+# -- the guard -------------------------------------------------------------------------------
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def _guard() -> BaseResponse | None:
+    """Runs before every request, before Dash's own handlers: closed unless public."""
+    path = request.path
+    if _is_public(path):
+        return None
+    if not current_user.is_authenticated:
+        is_page = request.method in ("GET", "HEAD") and not path.startswith(("/_", "/download/"))
+        if is_page:
+            return redirect(f"{LOGIN_PATH}?next={quote(_request_target(), safe='/')}", 302)
+        return _error(401, "login required")
+    if request.method not in SAFE_METHODS:
+        if not _same_origin():
+            return _error(403, "cross-site request refused")
+        if request.mimetype != "application/json":
+            return _error(403, "a JSON request is required")
+    if request.method in ("GET", "HEAD") and path == "/":
+        return redirect(HOME_PATH, 302)
+    return None
+
+
+# -- security headers ------------------------------------------------------------------------
+def _tile_source(tile_url: str) -> str:
+    """The origin of the map tiles, for img-src ('{s}' subdomains become a wildcard)."""
+    parts = urlsplit(tile_url.replace("{s}", "tiles-subdomain"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    host = parts.netloc.replace("tiles-subdomain", "*")
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(script_hashes: list[str], tile_url: str) -> str:
+    """The CSP header: only this site's scripts plus Dash's own inline scripts (by hash).
+
+    Styles allow 'unsafe-inline' because Dash components (date picker, AG Grid) set
+    inline styles and insert <style> elements; scripts never do.
+    """
+    img = " ".join(s for s in ("'self'", "data:", "blob:", _tile_source(tile_url)) if s)
+    directives = [
+        "default-src 'self'",
+        "script-src " + " ".join(["'self'", *script_hashes]),
+        "style-src 'self' 'unsafe-inline'",
+        f"img-src {img}",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    return "; ".join(directives)
+
+
+def _security_headers_for(
+    dash_app: dash.Dash, settings: Settings
+) -> Callable[[Response], Response]:
+    def add_headers(response: Response) -> Response:
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if settings.secure_cookies:  # served over HTTPS: browsers should never fall back
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        hashes = list(dash_app.csp_hashes()) if response.mimetype == "text/html" else []
+        headers["Content-Security-Policy"] = content_security_policy(hashes, settings.tile_url)
+        for name in list(headers.keys()):
+            if name.lower().startswith("access-control-"):
+                del headers[name]
+        if not request.path.startswith(STATIC_PREFIXES) and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    return add_headers
+
+
+# -- routes ----------------------------------------------------------------------------------
+_LOGIN_TEMPLATE = Markup("""<!DOCTYPE html>
+<html lang="{html_lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · VisitLens</title>
+<link rel="stylesheet" href="/assets/visitlens.css">
+</head>
+<body class="vl-login-body">
+<header class="vl-header">
+  <div class="vl-brand">VisitLens</div>
+  <nav class="vl-lang" aria-label="{language_label}">{languages}</nav>
+</header>
+<main class="vl-login-main">
+  <form class="vl-login-card" method="post" action="/login" autocomplete="on">
+    <h1>{title}</h1>
+    <p class="vl-login-lead">{lead}</p>
+    {error}
+    <label for="username">{username_label}</label>
+    <input id="username" name="username" type="text" value="{username}" maxlength="64"
+           autocomplete="username" required autofocus>
+    <label for="password">{password_label}</label>
+    <input id="password" name="password" type="password" autocomplete="current-password"
+           required>
+    <input type="hidden" name="csrf_token" value="{csrf}">
+    <input type="hidden" name="next" value="{next}">
+    <button type="submit" class="vl-button vl-button-primary">{submit}</button>
+  </form>
+</main>
+</body>
+</html>
+""")
+
+
+def _language_links(back_to: str) -> Markup:
+    current = i18n.current_language()
+    links = []
+    for code in i18n.LANGUAGES:
+        href = f"/lang/{code}?next={quote(back_to, safe='/')}"
+        css = "vl-lang-link vl-lang-active" if code == current else "vl-lang-link"
+        links.append(Markup('<a class="{}" href="{}" hreflang="{}" lang="{}">{}</a>').format(
+            css, href, code, code, i18n.LANGUAGE_NAMES[code]))
+    return Markup('<span class="vl-lang-sep">/</span>').join(links)
+
+
+def render_login(next_url: str, error: str | None = None, username: str = "") -> str:
+    """The server-rendered login page; every value is escaped by Markup.format."""
+    back_to = LOGIN_PATH + (f"?next={quote(next_url, safe='/')}" if next_url != HOME_PATH else "")
+    error_html = (
+        Markup('<p class="vl-login-error" role="alert">{}</p>').format(error) if error else ""
+    )
+    return str(_LOGIN_TEMPLATE.format(
+        html_lang=i18n.HTML_LANG[i18n.current_language()],
+        title=_("Sign in"),
+        lead=_("Field-sales visit analytics"),
+        language_label=_("Language"),
+        languages=_language_links(back_to),
+        error=error_html,
+        username_label=_("Username"),
+        username=username[:MAX_USERNAME],
+        password_label=_("Password"),
+        csrf=csrf_token(),
+        next=next_url,
+        submit=_("Sign in"),
+    ))
+
+
+def _html(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _login_view() -> BaseResponse:
+    """GET: the form. POST: check the CSRF token and the password, then go to `next`."""
+    if request.method == "GET":
+        next_url = safe_next(request.args.get("next"))
+        if current_user.is_authenticated:
+            return redirect(next_url, 302)
+        return _html(render_login(next_url))
+    next_url = safe_next(request.form.get("next"))
+    username = (request.form.get("username") or "").strip()[:MAX_USERNAME]
+    password = (request.form.get("password") or "")[:MAX_PASSWORD]
+    if not _same_origin() or not _valid_csrf(request.form.get(CSRF_FIELD)):
+        return _html(render_login(next_url, _("Your session has expired. Please sign in again."),
+                                  username), 400)
+    user = users.authenticate(get_db(), username, password) if username and password else None
+    if user is None:
+        return _html(render_login(next_url, _("Wrong username or password."), username))
+    language = session.get(i18n.SESSION_KEY)
+    session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    if language:
+        session[i18n.SESSION_KEY] = language
+    session.permanent = True
+    login_user(SessionUser(user))
+    csrf_token()
+    i18n.forget_request_language()
+    return redirect(next_url, 302)
+
+
+def _logout_view() -> BaseResponse:
+    """POST with the session's CSRF token: forget the user, keep the language choice."""
+    if current_user.is_authenticated:
+        if not _same_origin() or not _valid_csrf(request.form.get(CSRF_FIELD)):
+            return _error(403, "invalid CSRF token")
+        language = session.get(i18n.SESSION_KEY)
+        logout_user()
+        session.clear()
+        if language:
+            session[i18n.SESSION_KEY] = language
+    return redirect(LOGIN_PATH, 302)
+
+
+def _lang_view(code: str) -> BaseResponse:
+    """Remember the language in the session (and for a logged-in user, in the database)."""
+    lang = i18n.normalise_language(code)
+    if lang is None or lang != code:
+        return _error(404, "unknown language")
+    session[i18n.SESSION_KEY] = lang
+    if current_user.is_authenticated:
+        users.set_language(get_db(), current_user.get_id(), lang)
+    i18n.forget_request_language()
+    target = request.args.get("next")
+    if target is None:
+        referer = request.headers.get("Referer")
+        if referer and urlsplit(referer).netloc.lower() == request.host.lower():
+            parts = urlsplit(referer)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return redirect(safe_next(target), 302)
+
+
+def _healthz_view() -> tuple[Response, int]:
+    """Monitoring: the process answers and its database too."""
+    try:
+        ok = get_db().scalar("SELECT 1") == 1
+    except Exception:  # any database failure is "not healthy", never a traceback
+        ok = False
+    if ok:
+        return jsonify({"status": "ok", "database": True}), 200
+    return jsonify({"status": "error", "database": False}), 503
+
+
+# -- set-up ----------------------------------------------------------------------------------
+def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
+    """Configure sessions, flask-login, the guard, the public routes and the headers."""
+    server = cast("Flask", dash_app.server)
+    server.secret_key = secret_key(db)
+    server.config.update(
+        SESSION_COOKIE_NAME="visitlens_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+    )
+
+    manager = LoginManager()
+    manager.session_protection = "basic"
+    manager.init_app(server)
+
+    @manager.user_loader
+    def load_user(username: str) -> SessionUser | None:
+        user = users.get_user(get_db(), username)
+        return SessionUser(user) if user is not None and user.active else None
+
+    # First of all before_request handlers: nothing of Dash runs for a refused request.
+    server.before_request_funcs.setdefault(None, []).insert(0, _guard)
+    server.after_request(_security_headers_for(dash_app, settings))
+    server.add_url_rule(LOGIN_PATH, "visitlens_login", _login_view, methods=["GET", "POST"])
+    server.add_url_rule("/logout", "visitlens_logout", _logout_view, methods=["POST"])
+    server.add_url_rule("/lang/<code>", "visitlens_lang", _lang_view, methods=["GET"])
+    server.add_url_rule("/healthz", "visitlens_healthz", _healthz_view, methods=["GET"])

@@ -1,0 +1,1 @@
+"""Shared UI builders: ids, the app shell, the filter bar, page frames."""

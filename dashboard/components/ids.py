@@ -1,0 +1,62 @@
+"""Every component id of the app, in one place (DESIGN.md section 6).
+
+Fixed ids are constants; ids repeated per page or per item are small functions returning
+pattern-matching dicts, so one callback (with MATCH or ALL) serves every page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# -- the shell ---------------------------------------------------------------------------------
+URL = "vl-url"
+HEADER = "vl-header"
+NAV = "vl-nav"
+USER_BADGE = "vl-user"
+LOGOUT_FORM = "vl-logout-form"
+LOGOUT_BUTTON = "vl-logout"
+CONTENT = "vl-content"
+HOME_REDIRECT = "vl-home-redirect"
+
+NAV_LINK = "vl-nav-link"
+LANG_LINK = "vl-lang-link"
+
+FILTER_BAR = "vl-filter-bar"
+FILTER_DEPARTMENT = "vl-filter-department"
+FILTER_PRESET = "vl-filter-preset"
+FILTER_DATES = "vl-filter-dates"
+
+
+def nav_link(page: Any) -> dict[str, Any]:
+    """A navigation link of the header (page: a page key, or ALL)."""
+    return {"type": NAV_LINK, "page": page}
+
+
+def lang_link(lang: Any) -> dict[str, Any]:
+    """A language switch link of the header (lang: 'zh', 'en', or ALL)."""
+    return {"type": LANG_LINK, "lang": lang}
+
+
+def page_title(page: str) -> str:
+    """The <h1> of a page."""
+    return f"vl-{page}-title"
+
+
+# -- the filter bar (one per report page) --------------------------------------------------------
+def filter_bar(page: Any) -> dict[str, Any]:
+    return {"type": FILTER_BAR, "page": page}
+
+
+def filter_department(page: Any) -> dict[str, Any]:
+    """The department dropdown of a page's filter bar (page: a page key, or MATCH/ALL)."""
+    return {"type": FILTER_DEPARTMENT, "page": page}
+
+
+def filter_preset(page: Any) -> dict[str, Any]:
+    """The date-range preset choice of a page's filter bar."""
+    return {"type": FILTER_PRESET, "page": page}
+
+
+def filter_dates(page: Any) -> dict[str, Any]:
+    """The date range picker of a page's filter bar."""
+    return {"type": FILTER_DATES, "page": page}

@@ -1,0 +1,117 @@
+"""The app shell around every page: header, navigation, language switch, user, logout.
+
+The layout is a function, so Dash builds it for each /_dash-layout request: it is
+translated into the request's language and shows the user loaded from the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import dash
+from dash import ALL, Input, Output, callback, ctx, dcc, html
+from dash.development.base_component import Component
+from flask_login import current_user
+
+from dashboard import i18n
+from dashboard.auth import csrf_token, current_scope, role_name, safe_next
+from dashboard.components import ids
+from dashboard.components.page import APP_NAME, PAGE_BY_KEY, PAGES
+from dashboard.i18n import _
+
+
+def _lang_href(lang: str, back_to: str | None) -> str:
+    if back_to is None:
+        return f"/lang/{lang}"
+    return f"/lang/{lang}?next={quote(safe_next(back_to), safe='/')}"
+
+
+def _language_switch() -> html.Nav:
+    current = i18n.current_language()
+    links: list[Component] = []
+    for index, lang in enumerate(i18n.LANGUAGES):
+        if index:
+            links.append(html.Span("/", className="vl-lang-sep"))
+        links.append(html.A(
+            i18n.LANGUAGE_NAMES[lang],
+            id=ids.lang_link(lang),
+            href=_lang_href(lang, None),
+            lang=lang,
+            className="vl-lang-link vl-lang-active" if lang == current else "vl-lang-link",
+        ))
+    aria: dict[str, Any] = {"aria-label": _("Language")}
+    return html.Nav(links, className="vl-lang", **aria)
+
+
+def _user_box() -> html.Div:
+    scope = current_scope()
+    return html.Div(className="vl-user-box", children=[
+        html.Span(id=ids.USER_BADGE, className="vl-user", children=[
+            html.Span(str(current_user.get_id()), className="vl-user-name"),
+            html.Span(role_name(scope.role), className="vl-user-role"),
+        ]),
+        html.Form(id=ids.LOGOUT_FORM, action="/logout", method="POST", className="vl-logout",
+                  children=[
+                      dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+                      html.Button(_("Log out"), id=ids.LOGOUT_BUTTON, type="submit",
+                                  className="vl-button vl-button-quiet"),
+                  ]),
+    ])
+
+
+def _navigation() -> html.Nav:
+    scope = current_scope()
+    admin = scope.role == "admin" and scope.everything
+    return html.Nav(id=ids.NAV, className="vl-nav", children=[
+        dcc.Link(_(page.title), href=page.path, id=ids.nav_link(page.key),
+                 className="vl-nav-link")
+        for page in PAGES
+        if admin or not page.admin_only
+    ])
+
+
+def layout() -> Component:
+    """The whole shell, built per request for the logged-in user.
+
+    The guard serves /_dash-layout only to logged-in users; Dash also builds the layout
+    once on the first request of the process, whoever sends it (even /healthz), to
+    validate it: that anonymous call gets the bare frame and touches no session.
+    """
+    if not current_user.is_authenticated:
+        return html.Div(className="vl-app", children=[
+            html.Main(id=ids.CONTENT, className="vl-content", children=dash.page_container),
+        ])
+    return html.Div(className="vl-app", children=[
+        dcc.Location(id=ids.URL, refresh=False),
+        html.Header(id=ids.HEADER, className="vl-header", children=[
+            dcc.Link(APP_NAME, href="/visits", className="vl-brand"),
+            html.Div(className="vl-header-right", children=[_language_switch(), _user_box()]),
+        ]),
+        _navigation(),
+        html.Main(id=ids.CONTENT, className="vl-content", children=dash.page_container),
+    ])
+
+
+def _is_current(page_key: str, pathname: str | None) -> bool:
+    path = (pathname or "/").rstrip("/") or "/"
+    return PAGE_BY_KEY[page_key].path == ("/visits" if path == "/" else path)
+
+
+@callback(
+    Output(ids.nav_link(ALL), "className"),
+    Output(ids.lang_link(ALL), "href"),
+    Input(ids.URL, "pathname"),
+    Input(ids.URL, "search"),
+)
+def follow_location(pathname: str | None, search: str | None) -> tuple[list[str], list[str]]:
+    """Mark the current page in the navigation; let the language switch come back to it."""
+    here = (pathname or "/") + (search or "")
+    nav_outputs: list[dict[str, Any]] = ctx.outputs_list[0]
+    lang_outputs: list[dict[str, Any]] = ctx.outputs_list[1]
+    classes = [
+        "vl-nav-link vl-nav-active" if _is_current(o["id"]["page"], pathname) else "vl-nav-link"
+        for o in nav_outputs
+    ]
+    hrefs = [_lang_href(o["id"]["lang"], here) for o in lang_outputs]
+    return classes, hrefs

@@ -1,0 +1,35 @@
+"""Per-process objects of the web app, reached through the Flask app instead of globals.
+
+create_app() opens one Database and keeps it, with the Settings, in ``server.extensions``;
+pages, callbacks and routes reach them here, so no module holds mutable state and two apps
+in one process (tests) never share a connection by accident.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from dashboard.settings import Settings
+    from pipelines.db import Database
+
+DB_KEY = "visitlens_db"
+SETTINGS_KEY = "visitlens_settings"
+
+
+def attach(server: Flask, db: Database, settings: Settings) -> None:
+    """Keep the process's Database and Settings on the Flask app."""
+    server.extensions[DB_KEY] = db
+    server.extensions[SETTINGS_KEY] = settings
+
+
+def get_db() -> Database:
+    """The process's Database (inside a request or app context)."""
+    return cast("Database", current_app.extensions[DB_KEY])
+
+
+def get_settings() -> Settings:
+    """The process's Settings (inside a request or app context)."""
+    return cast("Settings", current_app.extensions[SETTINGS_KEY])

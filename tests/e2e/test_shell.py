@@ -1,0 +1,109 @@
+"""The shell in a real Chromium: login, Chinese by default, switch to English, logout."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.live import SUPERVISOR, LiveServer
+
+pytestmark = pytest.mark.e2e
+
+NAV_ZH = ["员工拜访汇总表", "客户被拜访汇总表", "客户分布", "客户管理", "人员客户表", "拜访计划"]
+NAV_EN = ["Employee visit summary", "Customer visited summary", "Customer distribution",
+          "Customer archive", "Person-customer table", "Visit plans"]
+
+
+def nav_texts(page: Any) -> list[str]:
+    page.wait_for_selector(".vl-nav .vl-nav-link")
+    return [t.strip() for t in page.locator(".vl-nav .vl-nav-link").all_inner_texts()]
+
+
+def test_login_language_switch_and_logout(
+    server: LiveServer, chromium: Any, artifacts: Path
+) -> None:
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        page.goto(server.url + "/visits")
+        page.wait_for_url("**/login?next=/visits")
+        assert page.locator("h1").inner_text() == "登录"
+        page.fill("#username", SUPERVISOR.username)
+        page.fill("#password", SUPERVISOR.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/visits")
+
+        assert nav_texts(page) == NAV_ZH  # admin-only pages are not offered
+        page.wait_for_selector("#vl-visits-title")
+        assert page.locator("#vl-visits-title").inner_text() == "员工拜访汇总表"
+        assert page.locator(".vl-nav-active").inner_text() == "员工拜访汇总表"
+        assert page.locator(".vl-user-name").inner_text() == SUPERVISOR.username
+        assert page.locator(".vl-user-role").inner_text() == "主管"
+        page.wait_for_function("document.title.startsWith('员工拜访汇总表')")
+
+        # The department filter offers exactly the supervisor's subtree.
+        page.click(".vl-filter-department .dash-dropdown")
+        page.wait_for_selector(".dash-dropdown-option")
+        options = page.locator(".dash-dropdown-option").all_inner_texts()
+        assert [o.strip() for o in options] == [
+            "华东大区", "华东大区 / 上海分公司", "华东大区 / 杭州分公司"]
+        page.keyboard.press("Escape")
+        page.screenshot(path=str(artifacts / "shell-zh.png"), full_page=True)
+
+        # A preset sets the dates; typing a date turns the preset into "custom".
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        dates = page.locator(".vl-filter-dates input")
+        assert dates.first.input_value() == today.replace(day=1).isoformat()
+        page.get_by_text("近 31 天").click()
+        expect(dates.first).to_have_value((today - timedelta(days=30)).isoformat())
+        expect(dates.last).to_have_value(today.isoformat())
+        dates.first.fill("2024-01-02")
+        dates.first.press("Enter")
+        expect(page.locator(".vl-filter-preset input[value=custom]")).to_be_checked()
+        page.keyboard.press("Escape")
+        page.click("text=客户分布")
+        page.wait_for_url("**/map")
+        page.wait_for_selector("#vl-map-title")
+        assert page.locator(".vl-nav-active").inner_text() == "客户分布"
+
+        # An in-app move to "/" ends on the visit summary.
+        page.evaluate("window.history.pushState({}, '', '/');"
+                      "window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'))")
+        page.wait_for_url("**/visits")
+        page.wait_for_selector("#vl-visits-title")
+        page.click(".vl-nav a[href='/map']")
+        page.wait_for_selector("#vl-map-title")
+
+        # Switch to English in the header: it comes back to the same page.
+        page.click(".vl-header a.vl-lang-link[lang=en]")
+        page.wait_for_url("**/map")
+        page.wait_for_selector("#vl-map-title")
+        assert nav_texts(page) == NAV_EN
+        assert page.locator("#vl-map-title").inner_text() == "Customer distribution"
+        assert page.locator("html").get_attribute("lang") == "en"
+        page.reload()
+        page.wait_for_selector("#vl-map-title")
+        assert nav_texts(page) == NAV_EN
+        page.screenshot(path=str(artifacts / "shell-en.png"), full_page=True)
+
+        # Log out: back to the login page, and pages are closed again.
+        page.click("#vl-logout")
+        page.wait_for_url("**/login")
+        assert page.locator("h1").inner_text() == "Sign in"
+        page.goto(server.url + "/visits")
+        page.wait_for_url("**/login?next=/visits")
+        page.screenshot(path=str(artifacts / "login-en.png"))
+    finally:
+        context.close()
+    csp = [p for p in problems if "Content Security Policy" in p or "Refused" in p]
+    assert not csp, csp
+    assert not problems, problems
+
