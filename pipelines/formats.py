@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -205,8 +206,8 @@ def _cell_text(value: Any) -> str:
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return repr(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime):  # fractional seconds only when there are some
+        return value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, time):
@@ -216,25 +217,26 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _records_from_xlsx(data: bytes) -> tuple[list[list[str]], list[int]]:
+def _records_from_xlsx(data: bytes) -> tuple[list[list[Any]], list[int]]:
+    """The first sheet's rows (cell values) from its first non-empty row on, numbered as
+    Excel shows them.
+
+    The grid starts at cell A1 (leading empty rows and columns included), so row numbers and
+    column positions are the sheet's own.
+    """
     from python_calamine import CalamineWorkbook
 
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     sheet = workbook.get_sheet_by_index(0)
     first_row = sheet.start[0] if sheet.start else 0
-    records: list[list[str]] = []
-    numbers: list[int] = []
-    for index, raw in enumerate(sheet.iter_rows()):
-        if index < first_row:
-            continue
-        records.append([_cell_text(v) for v in raw])
-        numbers.append(index + 1)
+    records: list[list[Any]] = sheet.to_python(skip_empty_area=False)[first_row:]
+    numbers = list(range(first_row + 1, first_row + 1 + len(records)))
     return records, numbers
 
 
-def _records_from_csv_text(text: str) -> tuple[list[list[str]], list[int]]:
+def _records_from_csv_text(text: str) -> tuple[list[list[Any]], list[int]]:
     """Exact path for CSV: keeps blank lines in the numbering, tolerates ragged rows."""
-    records: list[list[str]] = []
+    records: list[list[Any]] = []
     numbers: list[int] = []
     for index, record in enumerate(csv.reader(io.StringIO(text, newline=""))):
         records.append(record)
@@ -244,14 +246,27 @@ def _records_from_csv_text(text: str) -> tuple[list[list[str]], list[int]]:
 
 _BLANK_LINE = re.compile(r"(^|\n)[ \t\r]*\n")
 
+# What trimming removes: spaces, tab, line breaks and the Unicode spaces. The other C0
+# controls are not trimmed away, so that validate reports them wherever they are.
+_TRIM = " \t\n\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
 
-def _fast_csv(text: str, width: int) -> pa.Table | None:
-    """Parse with pyarrow (all columns text) when the file has no blank lines."""
+
+def _blank(cell: str) -> bool:
+    return not cell.strip(_TRIM)
+
+
+def _fast_csv(text: str, headers: Sequence[str]) -> pa.Table | None:
+    """Parse with pyarrow (all columns text) when the file has no blank lines.
+
+    Returns None (use the exact path) when the file has blank lines, ragged rows or values
+    under a blank header cell, which the exact path reports or numbers row by row.
+    """
     if _BLANK_LINE.search(text):
         return None
-    names = [f"c{i}" for i in range(width)]
+    names = [f"c{i}" for i in range(len(headers))]
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             io.BytesIO(text.encode("utf-8")),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
@@ -263,6 +278,37 @@ def _fast_csv(text: str, width: int) -> pa.Table | None:
         )
     except pa.ArrowInvalid:
         return None
+    for i, header in enumerate(headers):
+        if _blank(header) and pc.any(pc.not_equal(_trim(table.column(i)), "")).as_py():
+            return None
+    return table
+
+
+def _trim(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    return pc.utf8_trim(values, characters=_TRIM)
+
+
+def _unclosed_quote_row(text: str) -> int | None:
+    """The row where a quoted value starts that is never closed (None when all are)."""
+    if text.count('"') % 2 == 0:
+        return None
+    count = 0
+    try:
+        for _record in csv.reader(io.StringIO(text, newline=""), strict=True):
+            count += 1
+    except csv.Error:
+        return count + 1
+    return None
+
+
+def _column_letter(index: int) -> str:
+    """Spreadsheet column name of a 0-based index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _header_problems(kind: str, headers: Sequence[str]) -> tuple[list[str | None], list[Problem]]:
@@ -340,55 +386,92 @@ def read_file(kind: str, data: bytes, filename: str) -> RawTable:
         if text is None:
             return RawTable(kind, empty, [], [problem(None, None, "bad_encoding",
                 N_("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8."))])
+        unclosed = _unclosed_quote_row(text)
+        if unclosed is not None:
+            return RawTable(kind, empty, [], [problem(unclosed, None, "unclosed_quote",
+                N_("A quoted value starting in row {row} is never closed."), row=unclosed)])
         first_line = next(csv.reader(io.StringIO(text, newline="")), [])
         records, numbers = [first_line], [1]
-        fast = _fast_csv(text, len(first_line)) if first_line else None
+        fast = _fast_csv(text, first_line) if first_line else None
         if fast is None:
             records, numbers = _records_from_csv_text(text)
     else:
         return RawTable(kind, empty, [], [problem(None, None, "bad_file_type",
             N_("Unsupported file type '{name}': use .csv or .xlsx."), name=filename)])
 
-    if not records or not any(cell.strip() for cell in records[0]):
-        return RawTable(kind, empty, [], [problem(1, None, "no_header",
-            N_("The file has no header row."))])
+    header_cells = [_cell_text(v) for v in records[0]] if records else []
+    if all(_blank(cell) for cell in header_cells):
+        return RawTable(kind, empty, [], [problem(numbers[0] if numbers else 1, None,
+            "no_header", N_("The file has no header row."))])
     header_row = numbers[0]
-    mapped, problems = _header_problems(kind, records[0])
-    if header_row != 1:
-        for p in problems:
-            p.row = header_row
+    # The header ends at its last non-empty cell (an XLSX row is as wide as the sheet).
+    width = max(j for j, cell in enumerate(header_cells) if not _blank(cell)) + 1
+    headers = header_cells[:width]
+    mapped, problems = _header_problems(kind, headers)
+    for p in problems:
+        p.row = header_row
 
-    width = len(records[0])
     if fast is not None:
-        count = fast.num_rows
-        columns = {c: fast.column(i) for i, c in enumerate(mapped) if c is not None}
-        row_numbers = pa.array(range(2, count + 2), pa.int64())
+        cells = [_trim(fast.column(i)) for i in range(fast.num_columns)]
+        row_numbers = pa.array(range(2, fast.num_rows + 2), pa.int64())
     else:
-        body = records[1:]
-        body_numbers = numbers[1:]
-        keep = [i for i, rec in enumerate(body) if any(cell.strip() for cell in rec)]
-        for i in keep:
-            extra = body[i][width:]
-            if any(cell.strip() for cell in extra):
-                problems.append(problem(body_numbers[i], None, "extra_cells",
-                    N_("Row has {count} values but the header has {width} columns."),
-                    count=len(body[i]), width=width))
-        columns = {}
-        for j, c in enumerate(mapped):
-            if c is None:
-                continue
-            columns[c] = pa.array([body[i][j] if j < len(body[i]) else "" for i in keep], pa.string())
-        row_numbers = pa.array([body_numbers[i] for i in keep], pa.int64())
-        count = len(keep)
-
+        cells, row_numbers = _body_columns(records[1:], numbers[1:], width)
+        problems += _stray_values(cells, row_numbers, headers, header_row)
+    # Rows of empty cells only (blank lines, ",,," lines) are no records.
+    filled = pa.array([False] * len(row_numbers), pa.bool_())
+    for column in cells:
+        filled = pc.or_(filled, pc.not_equal(column, ""))
+    if not pc.all(filled).as_py():
+        cells = [pc.filter(column, filled) for column in cells]
+        row_numbers = pc.filter(row_numbers, filled)
+    count = len(row_numbers)
     if count > MAX_ROWS:
         return RawTable(kind, empty, [], [problem(None, None, "too_many_rows",
             N_("The file has {count} rows; at most {limit} rows can be imported at once."),
             count=count, limit=MAX_ROWS)])
-    arrays = {c: pc.utf8_trim_whitespace(arr) for c, arr in columns.items()}
+    arrays = {c: cells[j] for j, c in enumerate(mapped) if c is not None}
     arrays[ROW] = row_numbers
     present = [c for c in mapped if c is not None]
+    problems.sort(key=lambda p: p.row or 0)
     return RawTable(kind, pa.table(arrays), present, problems)
+
+
+def _body_columns(
+    body: list[list[Any]], numbers: list[int], width: int
+) -> tuple[list[pa.Array], pa.Array]:
+    """The records below the header as trimmed text columns, at least `width` of them
+    (short rows are filled with empty cells), and their row numbers."""
+    columns = [
+        _trim(pa.array([v if v.__class__ is str else _cell_text(v) for v in values],
+                       pa.string()))
+        for values in itertools.zip_longest(*body, fillvalue="")
+    ]
+    columns += [pa.array([""] * len(body), pa.string())] * (width - len(columns))
+    return columns, pa.array(numbers, pa.int64())
+
+
+def _stray_values(
+    cells: Sequence[pa.Array], row_numbers: pa.Array, headers: Sequence[str], header_row: int
+) -> list[Problem]:
+    """Values that no header names: right of the header (per row), or under a blank cell of
+    the header row (per column)."""
+    width = len(headers)
+    problems: list[Problem] = []
+    last = pa.array([0] * len(row_numbers), pa.int64())  # 1-based column of a stray value
+    for j in range(len(cells) - 1, width - 1, -1):
+        last = pc.if_else(pc.and_(pc.not_equal(cells[j], ""), pc.equal(last, 0)), j + 1, last)
+    stray = pc.greater(last, 0)
+    for row, column in zip(pc.filter(row_numbers, stray).to_pylist(),
+                           pc.filter(last, stray).to_pylist(), strict=True):
+        problems.append(problem(row, None, "extra_cells",
+            N_("Row has a value in column {letter}, which has no header "
+               "(the header ends at column {last})."),
+            letter=_column_letter(column - 1), last=_column_letter(width - 1)))
+    for j, header in enumerate(headers):
+        if _blank(header) and pc.any(pc.not_equal(cells[j], "")).as_py():
+            problems.append(problem(header_row, None, "unnamed_column",
+                N_("Column {letter} has values but no header."), letter=_column_letter(j)))
+    return problems
 
 
 # -- templates ---------------------------------------------------------------------------
@@ -429,7 +512,8 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 def neutralise(value: Any) -> Any:
     """Make a text cell that a spreadsheet would run as a formula inert; numbers unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+    if (isinstance(value, str) and value.startswith(_FORMULA_START)
+            and not _PLAIN_NUMBER.match(value)):
         return "'" + value
     return value
 

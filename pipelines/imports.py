@@ -7,6 +7,7 @@ records the import history and the audit entry: all rows or none.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,6 +67,24 @@ def _noop(stage: str, fraction: float) -> None:
     return None
 
 
+# What detect and the prepare steps stage on the cursor (validate.stage, coords.stage_wgs84).
+_STAGED_VIEWS = ("imp_wgs", "imp_text")
+_STAGED_ARROW = ("imp_conv", "imp_raw")
+_STAGED_TABLES = ("imp_new", "imp_problems", "imp")
+
+
+def _drop_staged(cur: duckdb.DuckDBPyConnection) -> None:
+    """Free the staged copies of the file: the cursor lives as long as its thread, and a
+    registered Arrow table or a temp table would otherwise hold the whole file in memory."""
+    with contextlib.suppress(duckdb.Error):
+        for view in _STAGED_VIEWS:
+            cur.execute(f"DROP VIEW IF EXISTS {view}")
+        for name in _STAGED_ARROW:
+            cur.unregister(name)
+        for table in _STAGED_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def run_import(
     db: Database,
     kind: str,
@@ -94,13 +113,16 @@ def run_import(
     report("detect", 0.3)
     if detect_only:
         cur = db.cursor()
-        problems, total = detect(cur, raw, settings)
-        result = ImportResult(kind, not problems, raw.num_rows, problems=problems,
-                              total_problems=total, detect_only=True)
-        if not problems:
-            prepare(cur, settings)
-            new = int(cur.execute("SELECT count(*) FROM imp_new").fetchone()[0])  # type: ignore[index]
-            result.inserted, result.skipped = new, raw.num_rows - new
+        try:
+            problems, total = detect(cur, raw, settings)
+            result = ImportResult(kind, not problems, raw.num_rows, problems=problems,
+                                  total_problems=total, detect_only=True)
+            if not problems:
+                prepare(cur, settings)
+                new = int(cur.execute("SELECT count(*) FROM imp_new").fetchone()[0])  # type: ignore[index]
+                result.inserted, result.skipped = new, raw.num_rows - new
+        finally:
+            _drop_staged(cur)
         report("done", 1.0)
         return result
 
@@ -130,5 +152,7 @@ def run_import(
                                   import_id=import_id)
     except _Refused:
         pass
+    finally:
+        _drop_staged(db.cursor())
     report("done", 1.0)
     return result

@@ -74,13 +74,25 @@ def _typed_expr(col: Column) -> str:
 
 @dataclass(frozen=True)
 class Check:
-    """One set-based check: rows of `imp` where `where` holds are problems."""
+    """One set-based check: rows of `imp` where `where` holds are problems.
+
+    A check that needs more than a filter of `imp` gives `query` instead: a SELECT of the
+    columns (row, value), one row per problem.
+    """
 
     column: str | None
     code: str
     where: str
     template: str
     value: str = "NULL"  # SQL for the offending value, shown in the message
+    query: str | None = None
+
+    def select(self, check_no: int) -> str:
+        if self.query is not None:
+            return (f"SELECT row, {check_no} AS check_no, CAST(value AS VARCHAR) AS value "
+                    f"FROM ({self.query})")
+        return (f"""SELECT "{ROW}" AS row, {check_no} AS check_no, """
+                f"CAST({self.value} AS VARCHAR) AS value FROM imp WHERE {self.where}")
 
 
 def stage(cur: duckdb.DuckDBPyConnection, raw: RawTable, settings: BusinessSettings) -> None:
@@ -154,21 +166,33 @@ def _generic_checks(kind: str, present: Sequence[str]) -> list[Check]:
     return checks
 
 
-def _pair_check(a: str, b: str, code: str, template: str) -> Check:
-    return Check(b, code, f"({_raw(a)} = '') <> ({_raw(b)} = '')", template)
+def _pair_checks(a: str, b: str, code: str, template: str) -> list[Check]:
+    """Two columns that come together: the problem is on the one left empty."""
+    return [
+        Check(a, code, f"{_raw(a)} = '' AND {_raw(b)} <> ''", template),
+        Check(b, code, f"{_raw(a)} <> '' AND {_raw(b)} = ''", template),
+    ]
 
 
 def _duplicate_in_file(key_cols: Sequence[str], column: str, where: str = "true") -> Check:
+    """Rows whose key (typed values) an earlier row of the file has; value = that row."""
     keys = ", ".join(f'"{k}"' for k in key_cols)
     return Check(
-        column, "duplicate_in_file",
-        f"""{where} AND "{ROW}" IN (SELECT r FROM (SELECT "{ROW}" AS r,
-            min("{ROW}") OVER (PARTITION BY {keys}) AS first_row FROM imp WHERE {where})
-            WHERE r <> first_row)""",
-        N_("Duplicate of row {value} in this file."),
-        f"""(SELECT min(i2."{ROW}") FROM imp AS i2 WHERE {" AND ".join(
-            f'i2."{k}" IS NOT DISTINCT FROM imp."{k}"' for k in key_cols)})""",
+        column, "duplicate_in_file", "", N_("Duplicate of row {value} in this file."),
+        query=f"""SELECT row, first_row AS value FROM (
+            SELECT "{ROW}" AS row, min("{ROW}") OVER (PARTITION BY {keys}) AS first_row
+            FROM imp WHERE {where}) WHERE row <> first_row""",
     )
+
+
+def _owner_codes() -> str:
+    """SQL: the owner codes of each customers row, (row, pos, code), empty parts dropped."""
+    return f"""SELECT row, pos, code FROM (
+                 SELECT "{ROW}" AS row, trim(unnest(parts)) AS code,
+                        generate_subscripts(parts, 1) AS pos
+                 FROM (SELECT "{ROW}", string_split(replace(owner_codes, '；', ';'), ';') AS parts
+                       FROM imp WHERE owner_codes IS NOT NULL))
+               WHERE code <> ''"""
 
 
 def _kind_checks(kind: str, present: Sequence[str]) -> list[Check]:
@@ -201,8 +225,8 @@ def _kind_checks(kind: str, present: Sequence[str]) -> list[Check]:
                   "code IN (SELECT code FROM customers)",
                   N_("Customer '{value}' already exists; change it in the edit form "
                      "(or restore it if it was deleted)."), "code"),
-            _pair_check("longitude", "latitude", "coordinates_incomplete",
-                        N_("Longitude and latitude must be given together.")),
+            *_pair_checks("longitude", "latitude", "coordinates_incomplete",
+                          N_("Longitude and latitude must be given together.")),
             Check("coord_system", "coordinates_missing",
                   "coord_system IS NOT NULL AND longitude IS NULL AND raw_longitude = ''",
                   N_("A coordinate system is given without coordinates.")),
@@ -210,15 +234,11 @@ def _kind_checks(kind: str, present: Sequence[str]) -> list[Check]:
                   "department_code IS NOT NULL AND department_code NOT IN "
                   "(SELECT code FROM departments)",
                   N_("Unknown department '{value}'."), "department_code"),
-            Check("owner_codes", "unknown_employee",
-                  """owner_codes IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM unnest(string_split(replace(owner_codes, '；', ';'), ';'))
-                            AS o(c)
-                        WHERE trim(o.c) <> '' AND trim(o.c) NOT IN (SELECT code FROM employees))""",
+            Check("owner_codes", "unknown_employee", "",
                   N_("Unknown employee code(s) in owners: {value}."),
-                  """(SELECT string_agg(trim(o.c), ', ') FROM unnest(string_split(
-                        replace(owner_codes, '；', ';'), ';')) AS o(c)
-                      WHERE trim(o.c) <> '' AND trim(o.c) NOT IN (SELECT code FROM employees))"""),
+                  query=f"""SELECT row, string_agg(code, ', ' ORDER BY pos) AS value
+                            FROM ({_owner_codes()})
+                            WHERE code NOT IN (SELECT code FROM employees) GROUP BY row"""),
         ]
     if kind == "visits":
         checks = [
@@ -235,18 +255,20 @@ def _kind_checks(kind: str, present: Sequence[str]) -> list[Check]:
                                "visit_id IS NULL AND check_in_at IS NOT NULL"),
         ]
         for end in ("check_in", "check_out"):
+            located = f"(raw_{end}_lon <> '' OR raw_{end}_lat <> '')"
             checks += [
-                _pair_check(f"{end}_lon", f"{end}_lat", "coordinates_incomplete",
-                            N_("Longitude and latitude must be given together.")),
+                *_pair_checks(f"{end}_lon", f"{end}_lat", "coordinates_incomplete",
+                              N_("Longitude and latitude must be given together.")),
                 Check(f"{end}_source", "location_without_source",
-                      f"raw_{end}_lon <> '' AND raw_{end}_source = ''",
+                      f"{located} AND raw_{end}_source = ''",
                       N_("A location needs its location source (net, cell or gps).")),
                 Check(f"{end}_source", "source_without_location",
-                      f"raw_{end}_lon = '' AND raw_{end}_source <> ''",
+                      f"NOT {located} AND raw_{end}_source <> ''",
                       N_("A location source is given without a location.")),
             ]
-        checks.append(Check("check_out_lon", "checkout_location_without_time",
-                            "raw_check_out_at = '' AND raw_check_out_lon <> ''",
+        checks.append(Check("check_out_at", "checkout_location_without_time",
+                            "raw_check_out_at = '' AND (raw_check_out_lon <> '' "
+                            "OR raw_check_out_lat <> '')",
                             N_("A check-out location is given without a check-out time.")))
         return checks
     if kind == "plans":
@@ -282,15 +304,11 @@ def detect(
     stage(cur, raw, settings)
     checks = _generic_checks(raw.kind, raw.columns) + _kind_checks(raw.kind, raw.columns)
     order = {c.name: i for i, c in enumerate(FORMATS[raw.kind])}
-    selects = [
-        f"""SELECT "{ROW}" AS row, {i} AS check_no, CAST({c.value} AS VARCHAR) AS value
-            FROM imp WHERE {c.where}"""
-        for i, c in enumerate(checks)
-    ]
-    union = " UNION ALL ".join(selects)
-    total = int(cur.execute(f"SELECT count(*) FROM ({union})").fetchone()[0])  # type: ignore[index]
+    union = " UNION ALL ".join(c.select(i) for i, c in enumerate(checks))
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE imp_problems AS {union}")
+    total = int(cur.execute("SELECT count(*) FROM imp_problems").fetchone()[0])  # type: ignore[index]
     found = cur.execute(
-        f"SELECT row, check_no, value FROM ({union}) ORDER BY row, check_no "
+        f"SELECT row, check_no, value FROM imp_problems ORDER BY row, check_no "
         f"LIMIT {MAX_LISTED_PROBLEMS}"
     ).fetchall()
     found.sort(key=lambda r: (r[0], order.get(checks[r[1]].column or "", -1)))
