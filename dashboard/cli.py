@@ -110,10 +110,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pipelines import generate
 
     settings = Settings.from_env(args.db)
+    samples = Path(settings.db_path).resolve().parent / "samples"
     try:
         logins = generate.build_demo(settings.db_path, size=args.size, seed=args.seed,
                                      progress=_progress_printer(f"demo {args.size}"),
-                                     samples_dir=Path(settings.db_path).resolve().parent / "samples")
+                                     samples_dir=samples)
     except generate.DemoError as exc:
         raise CliError(str(exc)) from exc
     print(f"Demo database ready: {settings.db_path} ({args.size}, seed {args.seed})")

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
+    from dashboard.jobs import JobRegistry
     from dashboard.settings import Settings
     from pipelines.db import Database
 
 DB_KEY = "visitlens_db"
+JOBS_KEY = "visitlens_jobs"
 SETTINGS_KEY = "visitlens_settings"
 
 
@@ -23,6 +25,9 @@ def attach(server: Flask, db: Database, settings: Settings) -> None:
     """Keep the process's Database and Settings on the Flask app."""
     server.extensions[DB_KEY] = db
     server.extensions[SETTINGS_KEY] = settings
+    from dashboard.jobs import JobRegistry
+
+    server.extensions[JOBS_KEY] = JobRegistry()
 
 
 def get_db() -> Database:
@@ -33,3 +38,8 @@ def get_db() -> Database:
 def get_settings() -> Settings:
     """The process's Settings (inside a request or app context)."""
     return cast("Settings", current_app.extensions[SETTINGS_KEY])
+
+
+def get_jobs() -> JobRegistry:
+    """The process's registry of long work (exports, imports)."""
+    return cast("JobRegistry", current_app.extensions[JOBS_KEY])

@@ -46,8 +46,25 @@ def _template_view(kind: str) -> Response:
     return response
 
 
+@login_required_download
+def _job_view(job_id: str) -> Response:
+    """The file a finished job made; only the user who started it may fetch it."""
+    from flask_login import current_user
+
+    from dashboard.context import get_jobs
+
+    job = get_jobs().get(job_id, current_user.get_id())
+    if job is None or not job.done or job.path is None or not job.path.exists():
+        abort(404)
+    response = send_file(job.path, mimetype="application/zip", as_attachment=True,
+                         download_name=job.filename or "export.zip", conditional=False)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_downloads(server: Flask) -> None:
     """Register the download routes on the Flask app."""
     server.add_url_rule(
         "/download/template/<kind>.xlsx", "visitlens_template", _template_view, methods=["GET"]
     )
+    server.add_url_rule("/download/job/<job_id>", "visitlens_job", _job_view, methods=["GET"])

@@ -13,12 +13,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dash import MATCH, Input, Output, callback, ctx, dcc, html, no_update
+from dash import (
+    MATCH,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 from dash.exceptions import PreventUpdate
 
 from dashboard.components import ids
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
+from dashboard.metrics import FilterError, Filters
 from dashboard.scope import Scope
 from dashboard.sql import query_records
 from pipelines import business_settings
@@ -212,3 +225,113 @@ def sync_preset(preset: str | None, start: str | None, end: str | None) -> tuple
     ):
         raise PreventUpdate
     return CUSTOM, no_update, no_update
+
+
+# -- the employee picker ---------------------------------------------------------------------
+EMPLOYEE_OPTIONS_LIMIT = 30
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def employee_options(
+    db: Database, scope: Scope, search: str | None, selected: list[str]
+) -> list[dict[str, str]]:
+    """Picker options: employees of the scope matching the search, selected ones first."""
+    if scope.is_empty:
+        return []
+    rows = query_records(db, "employees_search", {
+        "departments": scope.department_list,
+        "selected": [s for s in selected if isinstance(s, str)][:500],
+        "pattern": _like_pattern((search or "").strip()[:50]),
+        "limit": EMPLOYEE_OPTIONS_LIMIT + len(selected),
+    })
+    inactive = _("inactive")
+    return [{"label": f"{r['name']} ({r['code']})" + (f" · {inactive}"
+                                                        if r["status"] != "active" else ""),
+             "value": r["code"]} for r in rows]
+
+
+def selected_employees(query: Mapping[str, Any]) -> list[str]:
+    """Employee codes from the query string ('employees=E1,E2')."""
+    raw = query.get("employees")
+    if not isinstance(raw, str) or not raw:
+        return []
+    return [code for code in raw.split(",") if code][:500]
+
+
+def build_employee_filter(page: str, scope: Scope, db: Database,
+                          selected: list[str]) -> html.Div:
+    """The employee picker: several at once, searched on the server within the scope."""
+    return html.Div(className="vl-filter vl-filter-employees", children=[
+        html.Label(_("Employees"), className="vl-filter-label"),
+        dcc.Dropdown(
+            id=ids.filter_employees(page),
+            options=employee_options(db, scope, "", selected),
+            value=selected,
+            multi=True,
+            placeholder=_("All employees"),
+            searchable=True,
+            labels=_dropdown_labels(),
+        ),
+    ])
+
+
+@callback(
+    Output(ids.filter_employees(MATCH), "options"),
+    Input(ids.filter_employees(MATCH), "search_value"),
+    State(ids.filter_employees(MATCH), "value"),
+    prevent_initial_call=True,
+)
+def search_employees(search: Any, selected: Any) -> list[dict[str, str]]:
+    """Options for what the user typed; the scope comes from the server, never the browser."""
+    from dashboard.auth import current_scope
+
+    chosen = [s for s in selected if isinstance(s, str)] if isinstance(selected, list) else []
+    return employee_options(get_db(), current_scope(), search if isinstance(search, str)
+                            else "", chosen)
+
+
+def query_string(values: Mapping[str, Any]) -> str:
+    """'?key=value&…' of the non-empty values, in a stable order, for the address bar."""
+    from urllib.parse import urlencode
+
+    pairs = []
+    for key, value in values.items():
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        pairs.append((key, str(value)))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+# The address bar follows each report page's query store (assets/visitlens.js).
+clientside_callback(
+    ClientsideFunction("visitlens", "replaceQuery"),
+    Output(ids.query_sink(MATCH), "title"),
+    Input(ids.query_store(MATCH), "data"),
+    prevent_initial_call=True,
+)
+
+
+def filters_from_inputs(department: Any, start: Any, end: Any, employees: Any) -> Filters:
+    """Report filters from a page's filter bar values (browser input: checked here).
+
+    Raises:
+        FilterError: malformed values (types, dates, too many employees). Whether the
+            department and employees are inside the scope is checked by the metrics.
+    """
+    if department is not None and not isinstance(department, str):
+        raise FilterError("department must be a code")
+    first, last = parse_date(start), parse_date(end)
+    if first is None or last is None:
+        raise FilterError("dates are required")
+    if employees is None:
+        employees = []
+    if not isinstance(employees, list) or not all(isinstance(e, str) for e in employees):
+        raise FilterError("employees must be a list of codes")
+    return Filters(first, last, department or None, tuple(employees))

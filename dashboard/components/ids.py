@@ -60,3 +60,40 @@ def filter_preset(page: Any) -> dict[str, Any]:
 def filter_dates(page: Any) -> dict[str, Any]:
     """The date range picker of a page's filter bar."""
     return {"type": FILTER_DATES, "page": page}
+
+
+def filter_employees(page: Any) -> dict[str, Any]:
+    """The employee picker of a page's filter bar (server-side search)."""
+    return {"type": "vl-filter-employees", "page": page}
+
+
+def query_store(page: Any) -> dict[str, Any]:
+    """The query string a page wants in the address bar (bookmarkable filters)."""
+    return {"type": "vl-query", "page": page}
+
+
+def query_sink(page: Any) -> dict[str, Any]:
+    return {"type": "vl-query-sink", "page": page}
+
+
+# -- employee visit summary (/visits) ------------------------------------------------------------
+VISITS_KPIS = "vl-visits-kpis"
+VISITS_DAILY = "vl-visits-daily"
+VISITS_TABS = "vl-visits-tabs"
+VISITS_MESSAGE = "vl-visits-message"
+VISITS_RANKING_SECTION = "vl-visits-ranking-section"
+VISITS_DETAIL_SECTION = "vl-visits-detail-section"
+VISITS_TREND_SECTION = "vl-visits-trend-section"
+VISITS_SORT = "vl-visits-sort"
+VISITS_RANKING_BARS = "vl-visits-ranking-bars"
+VISITS_RANKING_GRID = "vl-visits-ranking-grid"
+VISITS_DETAIL_GRID = "vl-visits-detail-grid"
+VISITS_VALIDITY = "vl-visits-validity"
+VISITS_REASON = "vl-visits-reason"
+VISITS_DETAIL_COUNT = "vl-visits-detail-count"
+VISITS_GRANULARITY = "vl-visits-granularity"
+VISITS_TREND_CHART = "vl-visits-trend-chart"
+VISITS_EXPORT_BUTTON = "vl-visits-export"
+VISITS_EXPORT_JOB = "vl-visits-export-job"
+VISITS_EXPORT_POLL = "vl-visits-export-poll"
+VISITS_EXPORT_STATUS = "vl-visits-export-status"
