@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.output import round2
+
 # The colours users know from the product they replace.
 ACTUAL_GREEN = "#2ca02c"
 PLANNED_PINK = "#e377c2"
@@ -16,6 +18,12 @@ COMPANY_BLUE = "#1f77b4"
 GRID_GREY = "#e5e7eb"
 
 Translate = Callable[[str], str]
+
+
+def _rounded(values: pd.Series) -> list[float | None]:
+    """Values as displayed everywhere: 2 decimals, half away from zero; gaps stay gaps."""
+    return [None if pd.isna(v) else round2(float(v)) for v in pd.to_numeric(values,
+                                                                            errors="coerce")]
 
 
 def _base_layout(fig: go.Figure, height: int = 320) -> go.Figure:
@@ -46,9 +54,8 @@ def three_curves(days: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
               ("planned_per_capita", "planned", PLANNED_PINK),
               ("company_per_capita", "company", COMPANY_BLUE))
     for column, key, colour in series:
-        values = pd.to_numeric(days[column], errors="coerce").round(2)
         fig.add_trace(go.Scatter(
-            x=x, y=values, name=labels[key], mode="lines+markers",
+            x=x, y=_rounded(days[column]), name=labels[key], mode="lines+markers",
             line={"color": colour, "width": 2}, marker={"size": 5}, connectgaps=False,
             hovertemplate="%{y:.2f}<extra>" + labels[key] + "</extra>",
         ))
@@ -62,7 +69,7 @@ def ranking_bars(ranking: pd.DataFrame, metric: str, metric_label: str, top: int
     names = [f"{n} ({c})" for n, c in zip(head["employee_name"], head["employee_code"],
                                            strict=True)]
     fig = go.Figure(go.Bar(
-        x=pd.to_numeric(head[metric]).round(2), y=names, orientation="h",
+        x=_rounded(head[metric]), y=names, orientation="h",
         marker_color=ACTUAL_GREEN, customdata=head["employee_code"],
         hovertemplate="%{y}: %{x}<extra>" + metric_label + "</extra>",
     ))
@@ -85,7 +92,7 @@ def trend_chart(trend: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
               ("company_per_capita", "company", COMPANY_BLUE))
     for column, key, colour in series:
         fig.add_trace(go.Scatter(
-            x=trend["period"], y=pd.to_numeric(trend[column], errors="coerce").round(2),
+            x=trend["period"], y=_rounded(trend[column]),
             name=labels[key], mode="lines+markers", line={"color": colour, "width": 2},
             hovertemplate="%{y:.2f}<extra>" + labels[key] + "</extra>",
         ))
