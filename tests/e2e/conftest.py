@@ -49,7 +49,7 @@ def login(server: LiveServer) -> LoginFn:
 def chromium() -> Iterator[Any]:
     """A headless Chromium from /usr/bin/chromium, shared by the tests of a module."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
+        pytest.fail("Debian's chromium is not installed (/usr/bin/chromium): run make system-deps")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
