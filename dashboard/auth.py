@@ -436,3 +436,24 @@ def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
     server.add_url_rule("/logout", "visitlens_logout", _logout_view, methods=["POST"])
     server.add_url_rule("/lang/<code>", "visitlens_lang", _lang_view, methods=["GET"])
     server.add_url_rule("/healthz", "visitlens_healthz", _healthz_view, methods=["GET"])
+
+
+class NotAllowed(PermissionError):
+    """The logged-in user's role may not do this (the attempt is in the audit log)."""
+
+
+def require_admin(action: str, entity_key: str | None = None) -> Scope:
+    """The admin's scope, or record the refused attempt and raise NotAllowed.
+
+    Every mutation callback calls this first: the role is checked on the server, against
+    the database, whatever the page showed.
+    """
+    scope = current_scope()
+    if scope.role == "admin" and scope.everything:
+        return scope
+    from pipelines import audit
+
+    with get_db().transaction() as cur:
+        audit.record(cur, scope.username, "denied", action, entity_key,
+                     None, {"role": scope.role})
+    raise NotAllowed(f"{scope.role} may not {action}")

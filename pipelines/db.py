@@ -73,7 +73,7 @@ class Database:
 
     def df(self, sql: str, params: Params = None) -> pd.DataFrame:
         """Run a SELECT and return its rows as a DataFrame."""
-        return self.execute(sql, params).df()
+        return self.execute(sql, params).df(date_as_object=True)
 
     def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
         return self.execute(sql, params).fetchall()

@@ -45,7 +45,8 @@ def haversine_sql(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
 
 
 def _limit_sql(source_col: str) -> str:
-    return f"(CASE {source_col} WHEN 'net' THEN $lim_net WHEN 'cell' THEN $lim_cell ELSE $lim_gps END)"
+    return (f"(CASE {source_col} WHEN 'net' THEN $lim_net WHEN 'cell' THEN $lim_cell "
+            "ELSE $lim_gps END)")
 
 
 # The invalid_mask of a visit row; needs columns of `visits` plus cust_lon / cust_lat and
@@ -86,11 +87,14 @@ def refresh_validity(
     params: dict[str, object] = dict(validity_params(settings))
     if customer_codes is not None:
         params["codes"] = list(customer_codes)
+        dev_in = haversine_sql("v.check_in_lon", "v.check_in_lat", "c.longitude", "c.latitude")
+        dev_out = haversine_sql("v.check_out_lon", "v.check_out_lat", "c.longitude",
+                                "c.latitude")
         cur.execute(
             f"""
             UPDATE visits AS v SET
-                check_in_deviation_m = {haversine_sql("v.check_in_lon", "v.check_in_lat", "c.longitude", "c.latitude")},
-                check_out_deviation_m = {haversine_sql("v.check_out_lon", "v.check_out_lat", "c.longitude", "c.latitude")}
+                check_in_deviation_m = {dev_in},
+                check_out_deviation_m = {dev_out}
             FROM customers AS c
             WHERE c.code = v.customer_code {where}
             """,

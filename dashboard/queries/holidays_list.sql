@@ -1,0 +1,4 @@
+-- The holiday calendar, newest first.
+SELECT day, kind, name
+FROM holidays
+ORDER BY day DESC
