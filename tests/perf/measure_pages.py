@@ -1,0 +1,97 @@
+"""Time the report pages' callbacks as a user pays for them: real HTTP against a server.
+
+Usage:
+    .venv/bin/python -m tests.perf.measure_pages DB_PATH [--runs 10]
+
+DB_PATH is a demo database (`visitlens --db DB_PATH demo --size medium`). The script
+starts `visitlens serve` on it, logs in as the demo admin (company scope) and supervisor
+(region scope), and prints median / p95 milliseconds and the response size of every
+filter-change callback of the employee visit summary, for the last 31 days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from dashboard.components import ids
+from tests.dash_client import DashClient, key
+from tests.live import live_server, login_with
+
+USERS = {"company (admin)": ("admin", "visitlens-admin"),
+         "region (supervisor)": ("supervisor", "visitlens-supervisor")}
+
+
+def visits_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any], Any]]:
+    """(name, output id, output prop, values, changed input) of each visits-page callback."""
+    page = "visits"
+    base = {key(ids.filter_department(page), "value"): None,
+            key(ids.filter_dates(page), "start_date"): start,
+            key(ids.filter_dates(page), "end_date"): end,
+            key(ids.filter_employees(page), "value"): []}
+    block = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+    return [
+        ("headline: KPIs + 3 curves", ids.VISITS_KPIS, "children", base, None),
+        ("ranking bars", ids.VISITS_RANKING_BARS, "figure",
+         {**base, key(ids.VISITS_SORT, "value"): "visits",
+          key(ids.VISITS_TABS, "value"): "ranking"}, None),
+        ("ranking grid block", ids.VISITS_RANKING_GRID, "getRowsResponse",
+         {**base, key(ids.VISITS_SORT, "value"): "visits",
+          key(ids.VISITS_RANKING_GRID, "getRowsRequest"): block}, None),
+        ("detail grid block", ids.VISITS_DETAIL_GRID, "getRowsResponse",
+         {**base, key(ids.VISITS_VALIDITY, "value"): "all",
+          key(ids.VISITS_DETAIL_GRID, "getRowsRequest"): block}, None),
+        ("detail sorted by stay", ids.VISITS_DETAIL_GRID, "getRowsResponse",
+         {**base, key(ids.VISITS_VALIDITY, "value"): "invalid",
+          key(ids.VISITS_DETAIL_GRID, "getRowsRequest"):
+              {**block, "sortModel": [{"colId": "stay_minutes", "sort": "desc"}]}}, None),
+        ("trend (12 months)", ids.VISITS_TREND_CHART, "figure",
+         {**base, key(ids.VISITS_GRANULARITY, "value"): "month",
+          key(ids.VISITS_TABS, "value"): "trend"}, None),
+    ]
+
+
+def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]]:
+    end = date.today()
+    start = end - timedelta(days=30)
+    results = []
+    with live_server(db_path) as server:
+        for scope_name, (user, password) in USERS.items():
+            session = requests.Session()
+            login_with(server.url, session, user, password)
+            dash = DashClient(session, server.url)
+            for name, output_id, prop, values, changed in visits_calls(start.isoformat(),
+                                                                       end.isoformat()):
+                times, size = [], 0
+                for _ in range(runs + 1):
+                    began = time.perf_counter()
+                    response = dash.call(output_id, prop, values, changed)
+                    elapsed = (time.perf_counter() - began) * 1000
+                    response.raise_for_status()
+                    size = len(response.content)
+                    times.append(elapsed)
+                warm = times[1:]
+                p95 = sorted(warm)[max(0, int(round(0.95 * len(warm))) - 1)]
+                results.append((scope_name, name, statistics.median(warm), p95, size))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    rows = measure(args.db, args.runs)
+    print(f"{'scope':<22}{'callback':<28}{'median ms':>10}{'p95 ms':>10}{'bytes':>10}")
+    for scope_name, name, median, p95, size in rows:
+        print(f"{scope_name:<22}{name:<28}{median:>10.0f}{p95:>10.0f}{size:>10,}")
+
+
+if __name__ == "__main__":
+    main()
