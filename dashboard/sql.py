@@ -34,6 +34,6 @@ def query_batches(
     db: Database, name: str, params: Params = None, batch_rows: int = 50_000
 ) -> Iterator[pd.DataFrame]:
     """Run queries/NAME.sql and yield its rows in DataFrames of at most `batch_rows`."""
-    reader = db.execute(load_sql(name), params).to_arrow_reader(batch_rows)
+    reader: Any = db.execute(load_sql(name), params).to_arrow_reader(batch_rows)
     for batch in reader:
         yield batch.to_pandas()

@@ -56,7 +56,7 @@ KIND_LABELS = {"off": N_("Day off"), "work": N_("Working day")}
 
 def _field(label: str, component: Component, hint: str = "") -> html.Div:
     return html.Div(className="vl-form-field", children=[
-        html.Label(label, htmlFor=component.id),
+        html.Label(label, htmlFor=getattr(component, "id", None)),
         component,
         html.Span(hint, className="vl-hint") if hint else None,
     ])

@@ -140,7 +140,7 @@ def _shown(visible: bool) -> dict[str, str]:
 
 
 def _ranking_section(sort: str, tab: str) -> html.Div:
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"field": "rank", "headerName": _(FIELD_LABELS["rank"]), "width": 80, "pinned": "left"},
         {"field": "employee_name", "headerName": _(FIELD_LABELS["employee_name"]),
          "pinned": "left", "cellClass": "vl-link-cell"},
@@ -177,7 +177,7 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
         return {"field": field, "headerName": _(FIELD_LABELS[field]), "cellClassRules": rules,
                 **extra}
 
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"field": "check_in_at", "headerName": _(FIELD_LABELS["check_in_at"]), "sortable": True,
          "width": 170, "pinned": "left"},
         {"field": "employee_label", "headerName": _(FIELD_LABELS["employee_name"]),

@@ -77,7 +77,7 @@ def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]
                     size = len(response.content)
                     times.append(elapsed)
                 warm = times[1:]
-                p95 = sorted(warm)[max(0, int(round(0.95 * len(warm))) - 1)]
+                p95 = sorted(warm)[max(0, round(0.95 * len(warm)) - 1)]
                 results.append((scope_name, name, statistics.median(warm), p95, size))
     return results
 
