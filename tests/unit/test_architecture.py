@@ -33,3 +33,11 @@ def test_queries_are_parameterised_files() -> None:
         body = path.read_text("utf-8").strip().rstrip(";")
         assert ";" not in body, f"{path.name} holds more than one statement"
         assert "{" not in body, f"{path.name} looks like a format string"
+
+
+def test_ruff_is_clean() -> None:
+    """Lint stays part of the tests, so a red lint is a red CI."""
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "pipelines", "dashboard", "tests"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
