@@ -320,23 +320,45 @@ def trend(db: Database, scope: Scope, filters: Filters, granularity: str = "mont
 ALL_GRADES = "*"
 
 
-def population_params(db: Database, scope: Scope, filters: Filters) -> dict[str, Any]:
-    """Parameters of the customer_population macro for the scope narrowed by the filters."""
+CUSTOMER_SORTS: tuple[str, ...] = ("last_visit", "visits", "customer_code", "name", "grade")
+_MAX_COUNT = 2**31 - 1
+
+
+def bucket_ranges(db: Database, buckets: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """(lows, highs) of the selected frequency buckets by label; unknown labels refused."""
+    settings = business_settings.load(db)
+    by_label = {settings.bucket_label(lo, hi): (lo, hi) for lo, hi in settings.frequency_buckets}
+    unknown = [b for b in buckets if b not in by_label]
+    if unknown:
+        raise FilterError(f"unknown frequency bucket(s): {', '.join(map(str, unknown))}")
+    chosen = [by_label[b] for b in dict.fromkeys(buckets)]
+    return [lo for lo, _ in chosen], [_MAX_COUNT if hi is None else hi for _, hi in chosen]
+
+
+def population_params(
+    db: Database, scope: Scope, filters: Filters, buckets: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Parameters of the customer queries: the scope narrowed by the filters and buckets."""
     departments = group_departments(db, scope, filters.department)
     employees = checked_employees(db, scope, filters.employees)
+    lows, highs = bucket_ranges(db, buckets)
     return {
         "everyone": scope.everything and filters.department is None and not employees,
         "departments": departments,
         "employees": employees,
         "date_from": filters.date_from,
         "date_to": filters.date_to,
+        "bucket_lows": lows,
+        "bucket_highs": highs,
     }
 
 
 def frequency(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Customers of the population per visit-count bucket (the frequency pie)."""
     settings = business_settings.load(db)
-    histogram = query(db, "customer_visit_histogram", population_params(db, scope, filters))
+    params = population_params(db, scope, filters)
+    params.pop("bucket_lows"), params.pop("bucket_highs")
+    histogram = query(db, "customer_visit_histogram", params)
     rows = []
     for low, high in settings.frequency_buckets:
         inside = (histogram["visit_count"] >= low) & (
@@ -351,9 +373,10 @@ def _grade_order(db: Database) -> list[str | None]:
     return [*business_settings.load(db).grades, None]
 
 
-def grades(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
+def grades(db: Database, scope: Scope, filters: Filters,
+           buckets: tuple[str, ...] = ()) -> pd.DataFrame:
     """Per grade (unrated = None, listed last): customers, visits, average visits."""
-    found = query(db, "customer_grades", population_params(db, scope, filters))
+    found = query(db, "customer_grades", population_params(db, scope, filters, buckets))
     by_grade = {None if pd.isna(g) else g: r for g, r in
                 zip(found["grade"], found.to_dict("records"), strict=True)}
     rows = []
@@ -416,7 +439,8 @@ def _grade_block(counts: pd.DataFrame, grade_order: list[str | None]) -> list[di
     return block
 
 
-def summary(db: Database, scope: Scope, filters: Filters, by: str = "department") -> pd.DataFrame:
+def summary(db: Database, scope: Scope, filters: Filters, by: str = "department",
+            buckets: tuple[str, ...] = ()) -> pd.DataFrame:
     """The visited summary table: the totals row block first, then one block per row.
 
     Each block has one row per grade (unrated = None) and one for all grades ('*'). The
@@ -424,7 +448,7 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     """
     grade_order = _grade_order(db)
     rows = summary_rows(db, scope, filters, by)
-    params = population_params(db, scope, filters)
+    params = population_params(db, scope, filters, buckets)
     total_counts = query(db, "customer_grades", params)
     total_code = filters.department or ""
     total_name = ""
@@ -436,7 +460,9 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     if rows:
         name = "summary_by_employee" if by == "employee" else "summary_by_department"
         counts = query(db, name, {"rows": [c for c, _ in rows],
-                                  "date_from": filters.date_from, "date_to": filters.date_to})
+                                  "date_from": filters.date_from, "date_to": filters.date_to,
+                                  "bucket_lows": params["bucket_lows"],
+                                  "bucket_highs": params["bucket_highs"]})
         for code, row_name in rows:
             part = counts[counts["row_code"] == code]
             out += [{"row_type": by, "code": code, "name": row_name, **cell}
@@ -444,3 +470,32 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     frame = pd.DataFrame(out, columns=["row_type", "code", "name", "grade", "customers",
                                        "visited_customers", "visits", "avg_visits"])
     return _keep_none(frame, "grade")
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    rows: pd.DataFrame
+    total: int
+
+
+def customer_list(
+    db: Database,
+    scope: Scope,
+    filters: Filters,
+    buckets: tuple[str, ...] = (),
+    *,
+    sort: str = "last_visit",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int | None = 100,
+) -> CustomerPage:
+    """The population's customers (in the selected buckets), neglected ones first."""
+    if sort not in CUSTOMER_SORTS:
+        raise FilterError(f"unknown sort column {sort!r}")
+    params = population_params(db, scope, filters, buckets)
+    count_params = dict(params)
+    total = int(query(db, "customer_list_count", count_params)["total"].iloc[0])
+    rows = query(db, "customer_list", params | {
+        "sort": sort, "descending": descending, "offset": offset,
+        "limit": limit if limit is not None else max(total, 1)})
+    return CustomerPage(_keep_none(rows, "grade"), total)

@@ -213,3 +213,10 @@ CREATE OR REPLACE MACRO customer_visit_counts(date_from, date_to) AS TABLE
     FROM visits
     WHERE visit_date BETWEEN date_from AND date_to
     GROUP BY customer_code;
+
+-- Whether a visit count falls in one of the selected frequency buckets (lows[i]..highs[i],
+-- inclusive); no buckets selected = every count.
+CREATE OR REPLACE MACRO in_buckets(cnt, lows, highs) AS
+    len(lows) = 0
+    OR list_bool_or(list_transform(list_zip(lows, highs),
+                                   lambda r: cnt >= r[1] AND cnt <= r[2]));

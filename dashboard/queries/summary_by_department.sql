@@ -18,4 +18,5 @@ SELECT m.row_code,
 FROM members AS m
 JOIN customers AS c ON c.code = m.customer_code
 LEFT JOIN customer_visit_counts($date_from, $date_to) AS v ON v.customer_code = m.customer_code
+WHERE in_buckets(coalesce(v.visits, 0), $bucket_lows::INTEGER[], $bucket_highs::INTEGER[])
 GROUP BY m.row_code, c.grade

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from dashboard import metrics
@@ -141,3 +142,33 @@ def test_customer_reports_refuse_outside_scope(customers: Database) -> None:
         metrics.summary(customers, _scope(customers, "bj"),
                         Filters(RANGE.date_from, RANGE.date_to, employees=("E1",)),
                         by="employee")
+
+
+def test_selected_buckets_narrow_grades_and_summary(customers: Database) -> None:
+    """Buckets 0 and 11+: K0 (A), KU (D) with no visits, K11 (unrated) with 11."""
+    boss = _scope(customers, "boss")
+    frame = metrics.grades(customers, boss, RANGE, buckets=("0", "11+"))
+    rows = {r["grade"]: (r["customers"], r["visits"]) for r in frame.to_dict("records")}
+    assert rows == {"A": (1, 0), "B": (0, 0), "C": (0, 0), "D": (1, 0), None: (1, 11)}
+    table = metrics.summary(customers, boss, RANGE, by="department", buckets=("6-10",))
+    assert _block(table, "total", "")["*"] == (2, 2, 16)  # K6 and K10
+    assert _block(table, "department", "R1")["*"] == (1, 1, 6)
+    assert _block(table, "department", "R2")["*"] == (2, 2, 16)
+    with pytest.raises(metrics.FilterError):
+        metrics.grades(customers, boss, RANGE, buckets=("7",))
+
+
+def test_customer_list_neglected_first(customers: Database) -> None:
+    page = metrics.customer_list(customers, _scope(customers, "boss"), RANGE)
+    assert page.total == 9
+    first, second = page.rows.iloc[0], page.rows.iloc[1]
+    assert first["customer_code"] == "KU" and pd.isna(first["last_visit"])
+    assert second["customer_code"] == "K0" and str(second["last_visit"]) == "2024-04-30"
+    assert second["days_since"] == 12 and second["visits"] == 0
+    k2 = page.rows[page.rows["customer_code"] == "K2"].iloc[0]
+    assert k2["owners"] == "张一 (E1), 李二 (E2)" and k2["visits"] == 2
+    zero = metrics.customer_list(customers, _scope(customers, "boss"), RANGE, ("0",))
+    assert sorted(zero.rows["customer_code"]) == ["K0", "KU"] and zero.total == 2
+    east = metrics.customer_list(customers, _scope(customers, "east"), RANGE, sort="visits",
+                                 descending=True, limit=2)
+    assert east.total == 6 and list(east.rows["customer_code"]) == ["K6", "K5"]
