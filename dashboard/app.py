@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> dash.Dash:
     the download routes and imports the page modules, which register themselves.
     """
     db = Database(settings.db_path)
+    db.init_schema()  # idempotent: an older database gets new tables and macros
     i18n.load_all()
     app = VisitLensDash(
         __name__,

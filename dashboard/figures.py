@@ -101,3 +101,42 @@ def trend_chart(trend: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
                               "range": [0, 1.05], "showgrid": False})
     fig.update_xaxes(type="category")
     return fig
+
+
+BUCKET_COLOURS = ("#d62728", "#ff9896", "#fdd0a2", "#9ecae1", "#4292c6", "#08519c")
+
+
+def frequency_pie(frame: pd.DataFrame, selected: list[str], title_customers: str) -> go.Figure:
+    """Customers per visit-count bucket; selected buckets are pulled out of the pie.
+
+    Args:
+        frame: metrics.frequency() output (bucket, customers).
+        selected: bucket labels the page is filtered to.
+        title_customers: the translated word for "customers" (hover).
+    """
+    labels = list(frame["bucket"])
+    fig = go.Figure(go.Pie(
+        labels=labels, values=list(frame["customers"]), sort=False, direction="clockwise",
+        hole=0.35, marker={"colors": list(BUCKET_COLOURS[:len(labels)])},
+        pull=[0.12 if b in selected else 0 for b in labels],
+        textinfo="label+percent", customdata=labels,
+        hovertemplate="%{label}: %{value} " + title_customers + "<extra></extra>",
+    ))
+    fig = _base_layout(fig, height=320)
+    fig.update_layout(hovermode="closest", legend={"orientation": "v", "y": 0.5})
+    return fig
+
+
+def grade_bars(frame: pd.DataFrame, unrated: str, labels: Mapping[str, str]) -> go.Figure:
+    """Average visits per grade, the customer count on hover (unrated shown by name)."""
+    names = [unrated if g is None else str(g) for g in frame["grade"]]
+    fig = go.Figure(go.Bar(
+        x=names, y=_rounded(frame["avg_visits"]), marker_color=COMPANY_BLUE,
+        customdata=list(zip(frame["customers"], frame["visits"], strict=True)),
+        hovertemplate="%{x}: %{y:.2f} " + labels["avg"] + "<br>%{customdata[0]} "
+        + labels["customers"] + ", %{customdata[1]} " + labels["visits"] + "<extra></extra>",
+    ))
+    fig = _base_layout(fig, height=320)
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(type="category")
+    return fig

@@ -39,6 +39,7 @@ from dashboard.components.ids import (
     TIMEZONE,
     WORKDAYS,
 )
+from dashboard.components.notices import message
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
@@ -139,11 +140,6 @@ def _holiday_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def _message(text: str, ok: bool) -> html.Div:
-    return html.Div(text, role="alert",
-                    className="vl-notice " + ("vl-notice-ok" if ok else "vl-notice-warning"))
-
-
 def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSettings:
     """New rules from the form's values (browser input); ValueError names the bad field."""
 
@@ -203,7 +199,7 @@ def save_rules(_clicks: Any, min_stay: Any, net: Any, cell: Any, gps: Any, workd
     try:
         scope = require_admin("settings.update")
     except NotAllowed:
-        return _message(_("Only administrators may change settings."), False)
+        return message(_("Only administrators may change settings."), False)
     db = get_db()
     try:
         new = parse_rules(business_settings.load(db), {
@@ -211,11 +207,11 @@ def save_rules(_clicks: Any, min_stay: Any, net: Any, cell: Any, gps: Any, workd
             "workdays": workdays, "grades": grades, "export_days": export_days,
             "timezone": timezone})
     except ValueError as exc:
-        return _message(str(exc), False)
+        return message(str(exc), False)
     changed = business_settings.save(db, new, scope.username)
     if not changed:
-        return _message(_("Nothing changed."), True)
-    return _message(_("Saved. The reports use the new rules now."), True)
+        return message(_("Nothing changed."), True)
+    return message(_("Saved. The reports use the new rules now."), True)
 
 
 @callback(
@@ -233,22 +229,22 @@ def edit_holidays(_add: Any, _delete: Any, day: Any, kind: Any, name: Any,
     try:
         scope = require_admin("holiday.edit")
     except NotAllowed:
-        return _message(_("Only administrators may change settings."), False), dash.no_update
+        return message(_("Only administrators may change settings."), False), dash.no_update
     db = get_db()
     if dash.ctx.triggered_id == HOLIDAY_DELETE:
         days = [parse_date(r.get("day")) for r in selected or [] if isinstance(r, dict)]
         removed = delete_holidays(db, [d for d in days if d is not None], scope.username)
-        return _message(_("{count} dates removed.").format(count=removed), True), \
+        return message(_("{count} dates removed.").format(count=removed), True), \
             _holiday_rows()
     when: date | None = parse_date(day)
     if when is None:
-        return _message(_("Choose a date."), False), dash.no_update
+        return message(_("Choose a date."), False), dash.no_update
     try:
         set_holiday(db, when, kind if isinstance(kind, str) else "", name if isinstance(
             name, str) else None, scope.username)
     except CalendarError as exc:
-        return _message(str(exc), False), dash.no_update
-    return _message(_("Saved {day}.").format(day=when.isoformat()), True), _holiday_rows()
+        return message(str(exc), False), dash.no_update
+    return message(_("Saved {day}.").format(day=when.isoformat()), True), _holiday_rows()
 
 
 dash.register_page(__name__, layout=layout, **registration(KEY))

@@ -27,6 +27,7 @@ from dashboard.components.filter_bar import (
     query_string,
     selected_employees,
 )
+from dashboard.components.notices import refusal
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable, frame_table
@@ -240,13 +241,6 @@ FILTER_INPUTS = (
 FILTER_STATES = tuple(State(i.component_id, i.component_property) for i in FILTER_INPUTS)
 
 
-def _notice(exc: Exception) -> html.Div:
-    """What a refused request shows: a message, never data."""
-    text = _("Not allowed: that filter is outside your scope.") if isinstance(
-        exc, ScopeError) else _("The filters are not valid.")
-    return html.Div(text, className="vl-notice vl-notice-warning", role="alert")
-
-
 def _curve_labels() -> dict[str, str]:
     return {"actual": _("Actual per-capita daily visits"),
             "planned": _("Planned per-capita daily visits"),
@@ -269,7 +263,7 @@ def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tu
         k = metrics.kpis(db, scope, filters)
         days = metrics.daily(db, scope, filters)
     except (ScopeError, FilterError) as exc:
-        return [], _empty_figure(), _notice(exc)
+        return [], _empty_figure(), refusal(exc)
     cards = kpi_cards([
         Kpi(_("Visits"), number(k["visits"]),
             _("{valid} valid").format(valid=number(k["valid_visits"]))),
@@ -536,7 +530,7 @@ def export_zip(clicks: Any, department: Any, start: Any, end: Any,
         filters = filters_from_inputs(department, start, end, employees)
         metrics.group_employees(db, scope, filters)  # refuses ids outside the scope
     except (ScopeError, FilterError) as exc:
-        return None, _notice(exc), True
+        return None, refusal(exc), True
     stem = _("Employee visit summary")
     name = f"{stem} {filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.zip"
     return start_export(scope, filters, business_settings.load(db).export_max_days,
