@@ -42,3 +42,33 @@ def build_week(factory: Factory) -> None:
     add_user(db, "bj", "password-3", "analyst", ("B21",))
 
 
+
+
+CUSTOMER_VISIT_COUNTS = {"K0": 0, "K1": 1, "K2": 2, "K3": 3, "K5": 5, "K6": 6, "K10": 10,
+                         "K11": 11, "KD": 4}
+
+
+def build_customers(factory: Factory) -> None:
+    """The customer populations of tests/unit/test_metrics_customer.py (see its docstring).
+
+    Users: boss (admin), east (supervisor of R1), bj (analyst of B21); passwords
+    'password-1', 'password-2', 'password-3'.
+    """
+    db = factory.db
+    factory.org()
+    factory.load("employees", "code,name,department_code\nE1,张一,B11\nE2,李二,B12\n"
+                 "E4,赵四,B21\n")
+    factory.load("customers", "code,name,grade,department_code,owner_codes\n"
+                 "K0,零,A,,E1\nK1,一,A,,E1\nK2,二,B,,E1;E2\nK3,三,B,B12,\nK5,五,C,,E2\n"
+                 "K6,六,C,B21,E1\nK10,十,,,E4\nK11,十一,,,E4\nKD,删,A,,E1\nKU,无,D,,\n")
+    lines = ["employee_code,customer_code,check_in_at"]
+    for customer, count in CUSTOMER_VISIT_COUNTS.items():
+        for i in range(count):
+            lines.append(f"E1,{customer},2024-05-{6 + i % 7:02d} {8 + i // 7:02d}:{i:02d}:00")
+    lines.append("E2,K0,2024-04-30 09:00:00")
+    factory.load("visits", "\n".join(lines) + "\n")
+    db.execute("INSERT INTO shares VALUES ('E4', 'E2', now())")
+    db.execute("UPDATE customers SET deleted = true WHERE code = 'KD'")
+    add_user(db, "boss", "password-1", "admin")
+    add_user(db, "east", "password-2", "supervisor", ("R1",))
+    add_user(db, "bj", "password-3", "analyst", ("B21",))

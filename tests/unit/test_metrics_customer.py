@@ -30,32 +30,16 @@ from dashboard import metrics
 from dashboard.metrics import Filters
 from dashboard.scope import Scope, ScopeError, resolve_scope
 from pipelines.db import Database
-from pipelines.users import add_user, get_user
+from pipelines.users import get_user
 from tests.conftest import Factory
+from tests.datasets import build_customers
 
 RANGE = Filters(date(2024, 5, 6), date(2024, 5, 12))
-COUNTS = {"K0": 0, "K1": 1, "K2": 2, "K3": 3, "K5": 5, "K6": 6, "K10": 10, "K11": 11, "KD": 4}
 
 
 @pytest.fixture
 def customers(db: Database, factory: Factory) -> Database:
-    factory.org()
-    factory.load("employees", "code,name,department_code\nE1,张一,B11\nE2,李二,B12\n"
-                 "E4,赵四,B21\n")
-    factory.load("customers", "code,name,grade,department_code,owner_codes\n"
-                 "K0,零,A,,E1\nK1,一,A,,E1\nK2,二,B,,E1;E2\nK3,三,B,B12,\nK5,五,C,,E2\n"
-                 "K6,六,C,B21,E1\nK10,十,,,E4\nK11,十一,,,E4\nKD,删,A,,E1\nKU,无,D,,\n")
-    lines = ["employee_code,customer_code,check_in_at"]
-    for customer, count in COUNTS.items():
-        for i in range(count):
-            lines.append(f"E1,{customer},2024-05-{6 + i % 7:02d} {8 + i // 7:02d}:{i:02d}:00")
-    lines.append("E2,K0,2024-04-30 09:00:00")
-    factory.load("visits", "\n".join(lines) + "\n")
-    db.execute("INSERT INTO shares VALUES ('E4', 'E2', now())")
-    db.execute("UPDATE customers SET deleted = true WHERE code = 'KD'")
-    add_user(db, "boss", "password-1", "admin")
-    add_user(db, "east", "password-2", "supervisor", ("R1",))
-    add_user(db, "bj", "password-3", "analyst", ("B21",))
+    build_customers(factory)
     return db
 
 
