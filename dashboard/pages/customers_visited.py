@@ -105,7 +105,7 @@ def layout(**query: Any) -> Component:
                             ids.CV_EXPORT_STATUS),
         ]),
         grid.server_grid(ids.CV_SUMMARY_GRID, _summary_columns(grades), height="360px",
-                         row_id="code"),
+                         row_id="code", extra_options={"suppressColumnVirtualisation": True}),
         html.Div(className="vl-inline", children=[
             html.H2(_("Customers"), className="vl-card-title"),
             html.Span(id=ids.CV_LIST_COUNT, className="vl-hint"),
