@@ -57,6 +57,31 @@ def visits_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, An
     ]
 
 
+def customers_visited_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any],
+                                                                Any]]:
+    """The customer visited summary's filter-change callbacks."""
+    page = "customers_visited"
+    base = {key(ids.filter_department(page), "value"): None,
+            key(ids.filter_dates(page), "start_date"): start,
+            key(ids.filter_dates(page), "end_date"): end,
+            key(ids.CV_BUCKETS, "data"): [], key(ids.CV_BY, "value"): "department"}
+    block = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+    return [
+        ("cv: pie + grades", ids.CV_PIE, "figure", base, None),
+        ("cv: summary totals", ids.CV_SUMMARY_GRID, "dashGridOptions", base, None),
+        ("cv: summary rows", ids.CV_SUMMARY_GRID, "getRowsResponse",
+         {**base, key(ids.CV_SUMMARY_GRID, "getRowsRequest"): block}, None),
+        ("cv: summary by person", ids.CV_SUMMARY_GRID, "getRowsResponse",
+         {**base, key(ids.CV_BY, "value"): "employee",
+          key(ids.CV_SUMMARY_GRID, "getRowsRequest"): block}, None),
+        ("cv: customer list block", ids.CV_LIST_GRID, "getRowsResponse",
+         {**base, key(ids.CV_LIST_GRID, "getRowsRequest"): block}, None),
+        ("cv: list, one slice", ids.CV_LIST_GRID, "getRowsResponse",
+         {**base, key(ids.CV_BUCKETS, "data"): ["0"],
+          key(ids.CV_LIST_GRID, "getRowsRequest"): block}, None),
+    ]
+
+
 def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]]:
     end = date.today()
     start = end - timedelta(days=30)
@@ -66,8 +91,9 @@ def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]
             session = requests.Session()
             login_with(server.url, session, user, password)
             dash = DashClient(session, server.url)
-            for name, output_id, prop, values, changed in visits_calls(start.isoformat(),
-                                                                       end.isoformat()):
+            calls = (visits_calls(start.isoformat(), end.isoformat())
+                     + customers_visited_calls(start.isoformat(), end.isoformat()))
+            for name, output_id, prop, values, changed in calls:
                 times, size = [], 0
                 for _ in range(runs + 1):
                     began = time.perf_counter()
