@@ -22,6 +22,8 @@ class Settings:
         secure_cookies: send the session cookie only over HTTPS ($VISITLENS_SECURE_COOKIES=1).
         tile_url: map tile URL template ($VISITLENS_TILE_URL).
         tile_attribution: attribution shown on the map ($VISITLENS_TILE_ATTRIBUTION).
+        tile_coords: the tiles' coordinate system, wgs84 or gcj02 (Chinese providers such
+            as AutoNavi use GCJ-02; points are shifted to match) ($VISITLENS_TILE_COORDS).
     """
 
     db_path: str = DEFAULT_DB
@@ -32,6 +34,7 @@ class Settings:
     secure_cookies: bool = False
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
+    tile_coords: str = "wgs84"
 
     @classmethod
     def from_env(cls, db_path: str | None = None, **overrides: object) -> Settings:
@@ -45,6 +48,8 @@ class Settings:
             "secure_cookies": env.get("VISITLENS_SECURE_COOKIES", "") == "1",
             "tile_url": env.get("VISITLENS_TILE_URL", cls.tile_url),
             "tile_attribution": env.get("VISITLENS_TILE_ATTRIBUTION", cls.tile_attribution),
+            "tile_coords": "gcj02" if env.get("VISITLENS_TILE_COORDS", "").lower() == "gcj02"
+            else "wgs84",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -220,3 +220,44 @@ CREATE OR REPLACE MACRO in_buckets(cnt, lows, highs) AS
     len(lows) = 0
     OR list_bool_or(list_transform(list_zip(lows, highs),
                                    lambda r: cnt >= r[1] AND cnt <= r[2]));
+
+-- The customers a map shows: the population (of the listed employees, each customer with
+-- the position of its first selected owner, or of the departments / the whole company),
+-- located inside the box, in the selected grades (none selected = all) and buckets, with
+-- visits in the range and recency: 0 visited in the range, 1 visited before, 2 never.
+CREATE OR REPLACE MACRO map_population(everyone, deps, emps, date_from, date_to, lows, highs,
+                                       grades, unrated, west, south, east, north) AS TABLE
+    WITH pop AS (
+        SELECT customer_code, NULL::INTEGER AS emp_index
+        FROM customer_population(everyone, deps, []::VARCHAR[])
+        WHERE len(emps) = 0
+        UNION ALL
+        SELECT customer_code, min(list_position(emps, employee_code)) AS emp_index
+        FROM employee_population(emps)
+        WHERE len(emps) > 0
+        GROUP BY customer_code
+    ),
+    located AS (
+        SELECT pop.customer_code, pop.emp_index, c.longitude AS lon, c.latitude AS lat,
+               c.grade
+        FROM pop
+        JOIN customers AS c ON c.code = pop.customer_code
+        WHERE c.longitude BETWEEN west AND east AND c.latitude BETWEEN south AND north
+          AND ((len(grades) = 0 AND NOT unrated) OR list_contains(grades, c.grade)
+               OR (unrated AND c.grade IS NULL))
+    ),
+    seen AS (
+        SELECT customer_code,
+               count(*) FILTER (WHERE visit_date >= date_from) AS visits,
+               max(visit_date) AS last_visit
+        FROM visits
+        WHERE visit_date <= date_to
+          AND customer_code IN (SELECT customer_code FROM located)
+        GROUP BY customer_code
+    )
+    SELECT l.*, coalesce(s.visits, 0) AS visits, s.last_visit,
+           CASE WHEN coalesce(s.visits, 0) > 0 THEN 0
+                WHEN s.last_visit IS NOT NULL THEN 1 ELSE 2 END AS recency
+    FROM located AS l
+    LEFT JOIN seen AS s USING (customer_code)
+    WHERE in_buckets(coalesce(s.visits, 0), lows, highs);

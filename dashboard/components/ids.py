@@ -135,3 +135,13 @@ CV_EXPORT_BUTTON = "vl-cv-export"
 CV_EXPORT_JOB = "vl-cv-export-job"
 CV_EXPORT_POLL = "vl-cv-export-poll"
 CV_EXPORT_STATUS = "vl-cv-export-status"
+
+
+# -- customer map (/map) --------------------------------------------------------------------------
+MAP = "vl-map"
+MAP_POINTS = "vl-map-points"
+MAP_GRADES = "vl-map-grades"
+MAP_COLOUR = "vl-map-colour"
+MAP_BUCKETS = "vl-map-buckets"
+MAP_LEGEND = "vl-map-legend"
+MAP_STATUS = "vl-map-status"
