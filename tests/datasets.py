@@ -72,3 +72,26 @@ def build_customers(factory: Factory) -> None:
     add_user(db, "boss", "password-1", "admin")
     add_user(db, "east", "password-2", "supervisor", ("R1",))
     add_user(db, "bj", "password-3", "analyst", ("B21",))
+
+
+def build_map(factory: Factory, per_employee: int = 600) -> None:
+    """Customers on a grid around Shanghai for E1 and E2 (B11), and a few in Beijing for E3
+    (B21); enough for the map to bin them at city zoom and show markers closer in.
+
+    Users: east (supervisor of R1) 'password-1', bj (analyst of B21) 'password-3'.
+    """
+    db = factory.db
+    factory.org()
+    factory.load("employees", "code,name,department_code\nE1,张一,B11\nE2,李二,B11\n"
+                 "E3,王三,B21\n")
+    lines = ["code,name,grade,longitude,latitude,owner_codes"]
+    for n in range(per_employee * 2):
+        owner = "E1" if n % 2 == 0 else "E2"
+        lon = 121.30 + (n % 40) * 0.008
+        lat = 31.10 + (n // 40) * 0.006
+        lines.append(f"S{n:05d},上海客户{n},{'ABCD'[n % 4]},{lon:.5f},{lat:.5f},{owner}")
+    for n in range(5):
+        lines.append(f"B{n:05d},北京客户{n},A,{116.30 + n * 0.01:.5f},39.90,E3")
+    factory.load("customers", "\n".join(lines) + "\n")
+    add_user(db, "east", "password-1", "supervisor", ("R1",))
+    add_user(db, "bj", "password-3", "analyst", ("B21",))

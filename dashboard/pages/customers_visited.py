@@ -109,6 +109,8 @@ def layout(**query: Any) -> Component:
         html.Div(className="vl-inline", children=[
             html.H2(_("Customers"), className="vl-card-title"),
             html.Span(id=ids.CV_LIST_COUNT, className="vl-hint"),
+            dcc.Link(_("Show these customers on the map"), id=ids.CV_MAP_LINK, href="/map",
+                     className="vl-button"),
             html.Span(_("Click a customer to open the record."), className="vl-hint"),
         ]),
         grid.server_grid(ids.CV_LIST_GRID, _list_columns(), height="480px",
@@ -339,6 +341,7 @@ def open_customer(cell: Any) -> str:
 
 @callback(
     Output(ids.query_store(KEY), "data"),
+    Output(ids.CV_MAP_LINK, "href"),
     Input(ids.filter_department(KEY), "value"),
     Input(ids.filter_preset(KEY), "value"),
     Input(ids.filter_dates(KEY), "start_date"),
@@ -347,9 +350,10 @@ def open_customer(cell: Any) -> str:
     Input(ids.CV_BUCKETS, "data"),
 )
 def remember_filters(department: Any, preset: Any, start: Any, end: Any, by: Any,
-                     buckets: Any) -> str:
+                     buckets: Any) -> tuple[str, str]:
+    """The address bar's query, and the map link for the same customers."""
     custom = preset not in ("week", "month", "last31")
-    return query_string({
+    search = query_string({
         "department": department if isinstance(department, str) else None,
         "preset": None if custom else preset,
         "from": str(start)[:10] if custom and start else None,
@@ -358,6 +362,8 @@ def remember_filters(department: Any, preset: Any, start: Any, end: Any, by: Any
         "buckets": [b for b in buckets if isinstance(b, str)] if isinstance(buckets, list)
         else None,
     })
+    on_map = search.replace("by=employee", "").replace("&&", "&").rstrip("&?")
+    return search, "/map" + (on_map + "&colour=recency" if on_map else "?colour=recency")
 
 
 # -- export ---------------------------------------------------------------------------------

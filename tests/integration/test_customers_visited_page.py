@@ -154,7 +154,7 @@ def test_slices_narrow_charts_table_and_list(boss: DashClient) -> None:
     assert "期间拜访次数：6-10" in json.dumps(out[f"{ids.CV_CHIPS}.children"],
                                          ensure_ascii=False)
     assert out[f"{ids.CV_PIE}.figure"]["data"][0]["pull"] == [0, 0, 0, 0, 0.12, 0]
-    pinned, rows = _summary(boss, narrowed)
+    pinned, _rows = _summary(boss, narrowed)
     assert pinned[0]["all_customers"] == 2 and pinned[0]["all_visits"] == 16
     listed = block(boss, ids.CV_LIST_GRID, narrowed)
     assert listed["rowCount"] == 2
@@ -216,3 +216,14 @@ def test_export_zip(boss: DashClient, server: LiveServer) -> None:
     assert customers[0].startswith("客户编码,客户,等级") and len(customers) == 3  # K0, KU
     summary = archive.read("summary.csv").decode("utf-8-sig").splitlines()
     assert summary[1].startswith("合计,,,A,1,0,0,0.0")
+
+
+def test_map_link_keeps_the_selection(boss: DashClient) -> None:
+    out = boss.outputs(boss.call(ids.query_store(PAGE), "data", {
+        key(ids.filter_department(PAGE), "value"): "R1",
+        key(ids.filter_preset(PAGE), "value"): "custom",
+        key(ids.filter_dates(PAGE), "start_date"): FROM,
+        key(ids.filter_dates(PAGE), "end_date"): TO,
+        key(ids.CV_BY, "value"): "employee", key(ids.CV_BUCKETS, "data"): ["0", "6-10"]}))
+    assert out[f"{ids.CV_MAP_LINK}.href"] == (
+        "/map?department=R1&from=2024-05-06&to=2024-05-12&buckets=0%2C6-10&colour=recency")

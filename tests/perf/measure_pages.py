@@ -25,7 +25,8 @@ from tests.dash_client import DashClient, key
 from tests.live import live_server, login_with
 
 USERS = {"company (admin)": ("admin", "visitlens-admin"),
-         "region (supervisor)": ("supervisor", "visitlens-supervisor")}
+         "region (supervisor)": ("supervisor", "visitlens-supervisor"),
+         "team (analyst)": ("analyst", "visitlens-analyst")}
 
 
 def visits_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any], Any]]:
@@ -82,6 +83,25 @@ def customers_visited_calls(start: str, end: str) -> list[tuple[str, Any, str, d
     ]
 
 
+def map_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any], Any]]:
+    """The map's pan/zoom callback: the whole country, and one city (Shanghai) close up."""
+    page = "map"
+    base = {key(ids.filter_department(page), "value"): None,
+            key(ids.filter_dates(page), "start_date"): start,
+            key(ids.filter_dates(page), "end_date"): end,
+            key(ids.filter_employees(page), "value"): [],
+            key(ids.MAP_GRADES, "value"): [], key(ids.MAP_BUCKETS, "data"): [],
+            key(ids.MAP_COLOUR, "value"): "recency"}
+    return [
+        ("map: country (zoom 5)", ids.MAP_POINTS, "data",
+         {**base, key(ids.MAP, "bounds"): [[18.0, 73.0], [53.5, 135.0]],
+          key(ids.MAP, "zoom"): 5}, (ids.MAP, "bounds")),
+        ("map: city (zoom 12)", ids.MAP_POINTS, "data",
+         {**base, key(ids.MAP, "bounds"): [[31.15, 121.35], [31.30, 121.60]],
+          key(ids.MAP, "zoom"): 12}, (ids.MAP, "bounds")),
+    ]
+
+
 def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]]:
     end = date.today()
     start = end - timedelta(days=30)
@@ -92,7 +112,8 @@ def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]
             login_with(server.url, session, user, password)
             dash = DashClient(session, server.url)
             calls = (visits_calls(start.isoformat(), end.isoformat())
-                     + customers_visited_calls(start.isoformat(), end.isoformat()))
+                     + customers_visited_calls(start.isoformat(), end.isoformat())
+                     + map_calls(start.isoformat(), end.isoformat()))
             for name, output_id, prop, values, changed in calls:
                 times, size = [], 0
                 for _ in range(runs + 1):
