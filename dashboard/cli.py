@@ -10,13 +10,16 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pandas as pd
 
 from dashboard.settings import Settings
 from pipelines.db import Database, DatabaseLockedError
 from pipelines.formats import KINDS
+
+if TYPE_CHECKING:
+    from dashboard.scope import Scope
 
 
 class CliError(Exception):
@@ -191,6 +194,72 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scope(db: Database, as_user: str | None) -> Scope:
+    """The scope of --as, else the local operator's (everything)."""
+    from dashboard.scope import ScopeError, operator_scope, scope_for_username
+
+    try:
+        return scope_for_username(db, as_user) if as_user else operator_scope(db)
+    except ScopeError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a scoped archive export as csv (UTF-8 BOM), xlsx or json."""
+    from dashboard.archive_export import EXPORTS, render
+
+    if args.format == "xlsx" and not args.out:
+        raise CliError("--format xlsx needs --out FILE (a workbook is not written to a terminal)")
+    build, fields = EXPORTS[args.export]
+    with _open(args) as db:
+        frame = build(db, _scope(db, args.as_user))
+    data = render(args.export, frame, fields, args.format)
+    if args.out:
+        try:
+            Path(args.out).write_bytes(data)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"{args.export}: {len(frame)} rows written to {args.out}")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_customer(args: argparse.Namespace) -> int:
+    """Soft-delete or restore customers; unknown codes refuse the whole command."""
+    from pipelines.customers import delete_customers, missing_customers, restore_customers
+
+    with _open(args) as db:
+        unknown = missing_customers(db, args.codes)
+        if unknown:
+            raise CliError(f"unknown customer code(s): {', '.join(unknown)}; nothing was changed")
+        if args.customer_command == "delete":
+            count = delete_customers(db, args.codes, None)
+            print(f"{count} customer(s) deleted")
+        else:
+            count = restore_customers(db, args.codes, None)
+            print(f"{count} customer(s) restored")
+    return 0
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    """Add or revoke shares of one employee's customers with others."""
+    from pipelines.customers import EditError, add_shares, revoke_share
+
+    with _open(args) as db:
+        try:
+            if args.share_command == "add":
+                count = add_shares(db, args.from_employee, args.to_employees, None)
+                print(f"{count} share(s) added")
+            else:
+                count = revoke_share(db, args.from_employee, args.to_employee, None)
+                print(f"{count} share(s) revoked")
+        except EditError as exc:
+            raise CliError(str(exc)) from exc
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments exit with status 1 like every other error (DESIGN.md section 5)."""
 
@@ -237,6 +306,33 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--as", dest="as_user", metavar="USERNAME")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
     rep.set_defaults(func=cmd_report)
+
+    exp = sub.add_parser("export", help="export the customer archive or the person-customer "
+                         "table (in the scope of --as)")
+    exp.add_argument("export", choices=("customers", "person-customers"))
+    exp.add_argument("--as", dest="as_user", metavar="USERNAME")
+    exp.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    exp.add_argument("--out", metavar="FILE", help="write to FILE (required for xlsx)")
+    exp.set_defaults(func=cmd_export)
+
+    cust = sub.add_parser("customer", help="soft-delete or restore customers")
+    cust_sub = cust.add_subparsers(dest="customer_command", required=True, parser_class=_Parser)
+    for name, text in (("delete", "soft-delete customers (their visits stay)"),
+                       ("restore", "restore soft-deleted customers")):
+        action = cust_sub.add_parser(name, help=text)
+        action.add_argument("codes", nargs="+", metavar="CODE")
+        action.set_defaults(func=cmd_customer)
+
+    share = sub.add_parser("share", help="share an employee's customers with others")
+    share_sub = share.add_subparsers(dest="share_command", required=True, parser_class=_Parser)
+    share_add = share_sub.add_parser("add", help="TO_EMPLOYEE also looks after FROM's customers")
+    share_add.add_argument("from_employee", metavar="FROM_EMPLOYEE")
+    share_add.add_argument("to_employees", nargs="+", metavar="TO_EMPLOYEE")
+    share_add.set_defaults(func=cmd_share)
+    share_revoke = share_sub.add_parser("revoke", help="end a share")
+    share_revoke.add_argument("from_employee", metavar="FROM_EMPLOYEE")
+    share_revoke.add_argument("to_employee", metavar="TO_EMPLOYEE")
+    share_revoke.set_defaults(func=cmd_share)
 
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)

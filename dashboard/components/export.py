@@ -31,23 +31,25 @@ def export_controls(button_id: str, job_id: str, poll_id: str, status_id: str) -
 
 def start_export(
     scope: Scope,
-    filters: Filters,
-    max_days: int,
     build_tables: Callable[[], list[ExportTable]],
     filename: str,
+    *,
+    filters: Filters | None = None,
+    max_days: int | None = None,
 ) -> tuple[str | None, Any, bool]:
-    """Refuse a too-long range before any work, else start the job.
+    """Refuse a too-long date range before any work (reports), else start the job.
 
     Returns the (job id, status shown, poll disabled) outputs of the export callback.
     """
-    try:
-        check_range(filters.date_from, filters.date_to, max_days)
-    except ExportError:
-        days = (filters.date_to - filters.date_from).days + 1
-        message = _("An export covers at most {max} days; the range has {days}. "
-                    "Choose a shorter range.").format(max=max_days, days=days)
-        return None, html.Div(message, className="vl-notice vl-notice-warning",
-                              role="alert"), True
+    if filters is not None and max_days is not None:
+        try:
+            check_range(filters.date_from, filters.date_to, max_days)
+        except ExportError:
+            days = (filters.date_to - filters.date_from).days + 1
+            message = _("An export covers at most {max} days; the range has {days}. "
+                        "Choose a shorter range.").format(max=max_days, days=days)
+            return None, html.Div(message, className="vl-notice vl-notice-warning",
+                                  role="alert"), True
     tables = build_tables()  # headers in the user's language: built in the request
     jobs = get_jobs()
 

@@ -231,7 +231,7 @@ def sync_preset(preset: str | None, start: str | None, end: str | None) -> tuple
 EMPLOYEE_OPTIONS_LIMIT = 30
 
 
-def _like_pattern(text: str) -> str:
+def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -246,7 +246,7 @@ def employee_options(
     rows = query_records(db, "employees_search", {
         "departments": scope.department_list,
         "selected": [s for s in selected if isinstance(s, str)][:500],
-        "pattern": _like_pattern((search or "").strip()[:50]),
+        "pattern": like_pattern((search or "").strip()[:50]),
         "limit": EMPLOYEE_OPTIONS_LIMIT + len(selected),
     })
     inactive = _("inactive")
@@ -290,6 +290,8 @@ def search_employees(search: Any, selected: Any) -> list[dict[str, str]]:
     """Options for what the user typed; the scope comes from the server, never the browser."""
     from dashboard.auth import current_scope
 
+    if isinstance(selected, str):
+        selected = [selected]
     chosen = [s for s in selected if isinstance(s, str)] if isinstance(selected, list) else []
     return employee_options(get_db(), current_scope(), search if isinstance(search, str)
                             else "", chosen)

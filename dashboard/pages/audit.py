@@ -1,23 +1,87 @@
-"""操作日志 (/audit): the audit log; admins only.
-
-For now the page shows its title and what it will hold (see components.page.PAGES).
-"""
+"""操作日志 (/audit): every change — who, when, which record, before and after. Admin only."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash
+from dash import Input, Output, State, callback, dcc, html
 from dash.development.base_component import Component
+from dash.exceptions import PreventUpdate
 
+from dashboard import output
+from dashboard.auth import NotAllowed, is_admin, require_admin
+from dashboard.components import grid, ids
+from dashboard.components.cards import number
+from dashboard.components.filter_bar import like_pattern
 from dashboard.components.page import page_layout, registration
+from dashboard.context import get_db
+from dashboard.i18n import _
+from dashboard.sql import query
 
 KEY = "audit"
 
 
-def layout(**query: Any) -> Component:
-    """The page, built per request; `query` holds the query-string values (filters)."""
-    return page_layout(KEY, query)
+def layout(**query_args: Any) -> Component:
+    frame = page_layout(KEY, query_args)
+    if not is_admin():
+        return frame
+    columns = [
+        {"field": "logged_at", "headerName": _("Time"), "width": 170},
+        {"field": "username", "headerName": _("User"), "width": 110},
+        {"field": "action", "headerName": _("Action"), "width": 160},
+        {"field": "entity", "headerName": _("Record type"), "width": 110},
+        {"field": "entity_key", "headerName": _("Record"), "width": 140},
+        {"field": "before_json", "headerName": _("Before"), "flex": 1,
+         "tooltipField": "before_json"},
+        {"field": "after_json", "headerName": _("After"), "flex": 1,
+         "tooltipField": "after_json"},
+    ]
+    frame.children += [
+        html.Div(className="vl-inline", children=[
+            dcc.Input(id=ids.AUDIT_SEARCH, type="search", debounce=True, className="vl-input",
+                      placeholder=_("User, action or record")),
+            html.Span(id=ids.AUDIT_COUNT, className="vl-hint"),
+        ]),
+        grid.server_grid(ids.AUDIT_GRID, columns, height="620px"),
+    ]
+    return frame
+
+
+@callback(
+    Output(grid.version_id(ids.AUDIT_GRID), "data"),
+    Input(ids.AUDIT_SEARCH, "value"),
+    State(grid.version_id(ids.AUDIT_GRID), "data"),
+)
+def refresh(_search: Any, version: Any) -> int:
+    return int(version or 0) + 1
+
+
+@callback(
+    Output(ids.AUDIT_GRID, "getRowsResponse"),
+    Output(ids.AUDIT_COUNT, "children"),
+    Input(ids.AUDIT_GRID, "getRowsRequest"),
+    State(ids.AUDIT_SEARCH, "value"),
+    prevent_initial_call=True,
+)
+def rows(request: Any, search: Any) -> tuple[dict[str, Any], str]:
+    """One block of the log (admins only: the role is checked on the server)."""
+    block = grid.parse_request(request)
+    if block is None:
+        raise PreventUpdate
+    try:
+        require_admin("audit.read")
+    except NotAllowed:
+        return grid.response([], 0), ""
+    text = search.strip()[:100] if isinstance(search, str) else ""
+    params = {"search": text, "pattern": like_pattern(text)}
+    db = get_db()
+    total = int(query(db, "audit_count", params)["total"].iloc[0])
+    frame = query(db, "audit_page", params | {"limit": block.limit, "offset": block.start})
+    fields = ["logged_at", "username", "action", "entity", "entity_key", "before_json",
+              "after_json"]
+    return grid.response(output.records(frame, fields), total), _(
+        "{count} entries").format(count=number(total))
 
 
 dash.register_page(__name__, layout=layout, **registration(KEY))

@@ -403,8 +403,8 @@ def export_zip(_clicks: Any, department: Any, start: Any, end: Any, by: Any,
     by = by if by in BY else "department"
     name = (f"{_('Customer visited summary')} "
             f"{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.zip")
-    return start_export(scope, filters, business_settings.load(db).export_max_days,
-                        lambda: _export_tables(db, scope, filters, by, selected), name)
+    return start_export(scope, lambda: _export_tables(db, scope, filters, by, selected), name,
+                        filters=filters, max_days=business_settings.load(db).export_max_days)
 
 
 @callback(

@@ -533,8 +533,8 @@ def export_zip(clicks: Any, department: Any, start: Any, end: Any,
         return None, refusal(exc), True
     stem = _("Employee visit summary")
     name = f"{stem} {filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.zip"
-    return start_export(scope, filters, business_settings.load(db).export_max_days,
-                        lambda: _export_tables(db, scope, filters), name)
+    return start_export(scope, lambda: _export_tables(db, scope, filters), name,
+                        filters=filters, max_days=business_settings.load(db).export_max_days)
 
 
 @callback(

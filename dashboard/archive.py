@@ -1,0 +1,102 @@
+"""Read side of the customer archive: search, one customer's record, form options.
+
+Everything takes the Scope: supervisors and analysts read the customers of their
+population; only admins list deleted customers. A customer outside the scope is refused
+(ScopeError), never answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dashboard.components.filter_bar import like_pattern
+from dashboard.metrics import FilterError
+from dashboard.scope import Scope, ScopeError
+from dashboard.sql import query
+from pipelines.db import Database
+
+SORTS: tuple[str, ...] = ("code", "name", "grade", "updated_at")
+
+
+@dataclass(frozen=True)
+class ArchiveFilters:
+    """The archive list's quick search and filters (browser input, checked here)."""
+
+    search: str = ""
+    grades: tuple[str, ...] = ()
+    unrated: bool = False
+    department: str | None = None
+    owner: str | None = None
+    no_owner: bool = False
+    no_location: bool = False
+    deleted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _params(db: Database, scope: Scope, filters: ArchiveFilters) -> dict[str, Any]:
+    if filters.deleted and not (scope.everything and scope.role in ("admin", "operator")):
+        raise ScopeError("only administrators list deleted customers")
+    if filters.department is not None:
+        scope.check_department(filters.department)
+    if filters.owner is not None:
+        from dashboard.metrics import checked_employees
+
+        checked_employees(db, scope, (filters.owner,))
+    search = filters.search.strip()[:100]
+    return {
+        "everyone": scope.everything,
+        "departments": scope.department_list,
+        "deleted": filters.deleted,
+        "search": search,
+        "pattern": like_pattern(search),
+        "grades": list(filters.grades),
+        "unrated": filters.unrated,
+        "department": filters.department,
+        "owner": filters.owner,
+        "no_owner": filters.no_owner,
+        "no_location": filters.no_location,
+    }
+
+
+def search(
+    db: Database, scope: Scope, filters: ArchiveFilters, *, sort: str = "code",
+    descending: bool = False, offset: int = 0, limit: int | None = 100,
+) -> tuple[pd.DataFrame, int]:
+    """(one page of customers, how many match) for the archive list."""
+    if sort not in SORTS:
+        raise FilterError(f"unknown sort column {sort!r}")
+    params = _params(db, scope, filters)
+    total = int(query(db, "customers_search_count", params)["total"].iloc[0])
+    rows = query(db, "customers_search", params | {
+        "sort": sort, "descending": descending, "offset": offset,
+        "limit": limit if limit is not None else max(total, 1)})
+    return rows, total
+
+
+def check_customer(db: Database, scope: Scope, code: str) -> None:
+    """Refuse a customer outside the scope (or unknown)."""
+    found = query(db, "customer_in_scope", {"code": code, "everyone": scope.everything,
+                                            "departments": scope.department_list})
+    if not int(found["found"].iloc[0]):
+        raise ScopeError(f"customer {code!r} is outside your scope")
+
+
+def record(db: Database, scope: Scope, code: str) -> dict[str, Any]:
+    """One customer: its fields, owners (direct and shared), department, latest visits."""
+    check_customer(db, scope, code)
+    rows = query(db, "customer_record", {"code": code})
+    return {
+        "customer": rows.iloc[0].to_dict(),
+        "owners": query(db, "customer_owners", {"code": code}),
+        "visits": query(db, "customer_visits", {"code": code, "limit": 20}),
+    }
+
+
+def department_options(db: Database, scope: Scope) -> list[dict[str, str]]:
+    frame = query(db, "department_options", {"everyone": scope.everything,
+                                             "departments": scope.department_list})
+    return [{"label": f"{n} ({c})", "value": c}
+            for c, n in zip(frame["code"], frame["name"], strict=True)]

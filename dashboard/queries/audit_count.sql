@@ -1,0 +1,6 @@
+-- How many audit entries match the search.
+SELECT count(*) AS total
+FROM audit_log
+WHERE $search = ''
+   OR username ILIKE $pattern ESCAPE '\' OR action ILIKE $pattern ESCAPE '\'
+   OR entity ILIKE $pattern ESCAPE '\' OR entity_key ILIKE $pattern ESCAPE '\'

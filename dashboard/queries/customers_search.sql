@@ -1,0 +1,59 @@
+-- One page of the customer archive: the scope's customers (or, for admins, the deleted
+-- ones) matching the quick search and filters, with owners and department names for the
+-- page's rows only. Sorted by a fixed list of keys chosen by $sort.
+WITH pop AS (
+    SELECT customer_code FROM customer_population($everyone, $departments::VARCHAR[],
+                                                  []::VARCHAR[])
+    WHERE NOT $deleted
+    UNION
+    SELECT code FROM customers WHERE $deleted AND deleted AND $everyone
+),
+found AS (
+    SELECT c.*
+    FROM customers AS c
+    JOIN pop ON pop.customer_code = c.code
+    WHERE ($search = ''
+           OR c.code ILIKE $pattern ESCAPE '\' OR c.name ILIKE $pattern ESCAPE '\'
+           OR c.phone ILIKE $pattern ESCAPE '\' OR c.address ILIKE $pattern ESCAPE '\')
+      AND ((len($grades::VARCHAR[]) = 0 AND NOT $unrated)
+           OR list_contains($grades::VARCHAR[], c.grade) OR ($unrated AND c.grade IS NULL))
+      AND ($department IS NULL OR c.department_code IN (
+               SELECT descendant_code FROM department_tree WHERE ancestor_code = $department))
+      AND ($owner IS NULL OR EXISTS (SELECT 1 FROM bindings AS b
+                                     WHERE b.customer_code = c.code AND b.employee_code = $owner))
+      AND (NOT $no_owner OR NOT EXISTS (SELECT 1 FROM bindings AS b
+                                        WHERE b.customer_code = c.code))
+      AND (NOT $no_location OR c.longitude IS NULL)
+),
+page AS (
+    SELECT * FROM found
+    ORDER BY
+        CASE WHEN $sort = 'code' AND NOT $descending THEN code END ASC,
+        CASE WHEN $sort = 'code' AND $descending THEN code END DESC,
+        CASE WHEN $sort = 'name' AND NOT $descending THEN name END ASC,
+        CASE WHEN $sort = 'name' AND $descending THEN name END DESC,
+        CASE WHEN $sort = 'grade' AND NOT $descending THEN grade END ASC NULLS LAST,
+        CASE WHEN $sort = 'grade' AND $descending THEN grade END DESC NULLS LAST,
+        CASE WHEN $sort = 'updated_at' AND NOT $descending THEN updated_at END ASC,
+        CASE WHEN $sort = 'updated_at' AND $descending THEN updated_at END DESC,
+        code
+    LIMIT $limit OFFSET $offset
+)
+SELECT p.code, p.name, p.grade, p.address, p.longitude, p.latitude, p.contact, p.phone,
+       p.department_code, d.name AS department_name, p.note, p.deleted, p.version,
+       p.updated_at,
+       (SELECT string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code)
+        FROM bindings AS b JOIN employees AS e ON e.code = b.employee_code
+        WHERE b.customer_code = p.code) AS owners
+FROM page AS p
+LEFT JOIN departments AS d ON d.code = p.department_code
+ORDER BY
+    CASE WHEN $sort = 'code' AND NOT $descending THEN p.code END ASC,
+    CASE WHEN $sort = 'code' AND $descending THEN p.code END DESC,
+    CASE WHEN $sort = 'name' AND NOT $descending THEN p.name END ASC,
+    CASE WHEN $sort = 'name' AND $descending THEN p.name END DESC,
+    CASE WHEN $sort = 'grade' AND NOT $descending THEN p.grade END ASC NULLS LAST,
+    CASE WHEN $sort = 'grade' AND $descending THEN p.grade END DESC NULLS LAST,
+    CASE WHEN $sort = 'updated_at' AND NOT $descending THEN p.updated_at END ASC,
+    CASE WHEN $sort = 'updated_at' AND $descending THEN p.updated_at END DESC,
+    p.code

@@ -1,0 +1,26 @@
+-- How many customers the archive list holds for the search and filters.
+WITH pop AS (
+    SELECT customer_code FROM customer_population($everyone, $departments::VARCHAR[],
+                                                  []::VARCHAR[])
+    WHERE NOT $deleted
+    UNION
+    SELECT code FROM customers WHERE $deleted AND deleted AND $everyone
+),
+found AS (
+    SELECT c.*
+    FROM customers AS c
+    JOIN pop ON pop.customer_code = c.code
+    WHERE ($search = ''
+           OR c.code ILIKE $pattern ESCAPE '\' OR c.name ILIKE $pattern ESCAPE '\'
+           OR c.phone ILIKE $pattern ESCAPE '\' OR c.address ILIKE $pattern ESCAPE '\')
+      AND ((len($grades::VARCHAR[]) = 0 AND NOT $unrated)
+           OR list_contains($grades::VARCHAR[], c.grade) OR ($unrated AND c.grade IS NULL))
+      AND ($department IS NULL OR c.department_code IN (
+               SELECT descendant_code FROM department_tree WHERE ancestor_code = $department))
+      AND ($owner IS NULL OR EXISTS (SELECT 1 FROM bindings AS b
+                                     WHERE b.customer_code = c.code AND b.employee_code = $owner))
+      AND (NOT $no_owner OR NOT EXISTS (SELECT 1 FROM bindings AS b
+                                        WHERE b.customer_code = c.code))
+      AND (NOT $no_location OR c.longitude IS NULL)
+)
+SELECT count(*) AS total FROM found
