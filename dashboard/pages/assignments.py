@@ -76,7 +76,7 @@ def layout(**query_args: Any) -> Component:
             html.Button(_("Unassign selected"), id=ids.ASSIGN_DEPT_REMOVE, n_clicks=0,
                         className="vl-button"),
         ])]
-    selection = {"rowSelection": {"mode": "multiRow"}} if admin else {}
+    selection = {"rowSelection": {"mode": "multiRow", "headerCheckbox": False}} if admin else {}
     frame.children += [
         dcc.Store(id=ids.ASSIGN_CHANGES, data=0),
         html.Div(id=ids.ASSIGN_MESSAGE, role="status"),
