@@ -116,7 +116,8 @@ def layout(**query: Any) -> Component:
         ]),
         html.Div(id=ids.CUST_MESSAGE, role="status"),
         grid.server_grid(ids.CUST_GRID, _columns(), height="460px", row_id="code",
-                         extra_options={"rowSelection": {"mode": "multiRow", "headerCheckbox": False}
+                         extra_options={"rowSelection": {"mode": "multiRow",
+                                                         "headerCheckbox": False}
                                         if admin else None}),
         html.Div(id=ids.CUST_FORM, hidden=True, className="vl-card",
                  children=_form(db, scope, grades)),
