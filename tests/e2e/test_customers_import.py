@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from python_calamine import CalamineWorkbook
 
 from dashboard import i18n
+from dashboard.components import ids
 from tests.live import ADMIN, LiveServer, build_database, live_server
 
 pytestmark = pytest.mark.e2e
@@ -135,6 +136,25 @@ def test_template_detect_import_and_history(import_server: LiveServer, chromium:
         expect(problems.first.locator("[col-id=message]")).to_have_text(
             "客户“C900”已存在；请在编辑表单中修改（如已删除，请先恢复）。")
         page.screenshot(path=str(artifacts / "import-problems.png"), full_page=True)
+
+        # The new customers are in the archive list.
+        page.goto(import_server.url + "/customers?q=90")  # C900 and 00901
+        rows = page.locator("#vl-cust-grid .ag-center-cols-container .ag-row")
+        expect(rows).to_have_count(2)
+        expect(page.locator("#vl-cust-count")).to_have_text("2 个客户")
+        # Bind one to an employee and see it in the person-customer table.
+        page.goto(import_server.url + "/assignments?employee=E002")
+        page.click(f"#{ids.ASSIGN_BIND_PICK}")
+        page.keyboard.type("C900")
+        page.locator(".dash-dropdown-option", has_text="C900").click()
+        page.keyboard.press("Escape")
+        page.click(f"#{ids.ASSIGN_BIND}")
+        expect(page.locator(f"#{ids.ASSIGN_MESSAGE}")).to_have_text("已绑定 1 个客户。")
+        bound = page.locator(f"#{ids.ASSIGN_EMPLOYEE_GRID} .ag-center-cols-container .ag-row",
+                             has_text="C900")
+        expect(bound).to_have_count(1)
+        expect(bound.locator("[col-id=how_label]")).to_have_text("直接负责")
+        page.screenshot(path=str(artifacts / "assignments-bound.png"), full_page=True)
         assert not errors, errors
     finally:
         context.close()

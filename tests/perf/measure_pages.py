@@ -102,6 +102,29 @@ def map_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any],
     ]
 
 
+def archive_calls() -> list[tuple[str, Any, str, dict[str, Any], Any]]:
+    """The customer archive: list block, quick searches, a filter, one record."""
+    base = {key(ids.CUST_SEARCH, "value"): "", key(ids.CUST_GRADES, "value"): [],
+            key(ids.CUST_DEPARTMENT, "value"): None,
+            key(ids.filter_employees("customers"), "value"): None,
+            key(ids.CUST_FLAGS, "value"): []}
+    block = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
+
+    def listing(name: str, **changes: Any) -> tuple[str, Any, str, dict[str, Any], Any]:
+        return (name, ids.CUST_GRID, "getRowsResponse",
+                {**base, **{key(k, "value"): v for k, v in changes.items()},
+                 key(ids.CUST_GRID, "getRowsRequest"): block}, None)
+
+    return [
+        listing("archive: list block"),
+        listing("archive: search name", **{ids.CUST_SEARCH: "超市"}),
+        listing("archive: search phone", **{ids.CUST_SEARCH: "1380013"}),
+        listing("archive: no owner", **{ids.CUST_FLAGS: ["no_owner"]}),
+        ("archive: record", ids.CUST_RECORD, "children",
+         {key(ids.CUST_CODE, "data"): "C0000035"}, None),
+    ]
+
+
 def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]]:
     end = date.today()
     start = end - timedelta(days=30)
@@ -113,7 +136,7 @@ def measure(db_path: Path, runs: int) -> list[tuple[str, str, float, float, int]
             dash = DashClient(session, server.url)
             calls = (visits_calls(start.isoformat(), end.isoformat())
                      + customers_visited_calls(start.isoformat(), end.isoformat())
-                     + map_calls(start.isoformat(), end.isoformat()))
+                     + map_calls(start.isoformat(), end.isoformat()) + archive_calls())
             for name, output_id, prop, values, changed in calls:
                 times, size = [], 0
                 for _ in range(runs + 1):
