@@ -36,6 +36,14 @@ page AS (
         CASE WHEN $sort = 'grade' AND $descending THEN c.grade END DESC NULLS LAST,
         k.last_visit ASC NULLS FIRST, k.customer_code
     LIMIT $limit OFFSET $offset
+),
+owners AS (
+    SELECT b.customer_code,
+           string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code) AS owners
+    FROM bindings AS b
+    JOIN employees AS e ON e.code = b.employee_code
+    WHERE b.customer_code IN (SELECT customer_code FROM page)
+    GROUP BY b.customer_code
 )
 SELECT p.customer_code,
        p.name AS customer_name,
@@ -43,14 +51,13 @@ SELECT p.customer_code,
        p.address,
        p.department_code,
        d.name AS department_name,
-       (SELECT string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code)
-        FROM bindings AS b JOIN employees AS e ON e.code = b.employee_code
-        WHERE b.customer_code = p.customer_code) AS owners,
+       o.owners,
        p.visits,
        p.last_visit,
        p.days_since
 FROM page AS p
 LEFT JOIN departments AS d ON d.code = p.department_code
+LEFT JOIN owners AS o ON o.customer_code = p.customer_code
 ORDER BY
     CASE WHEN $sort = 'visits' AND NOT $descending THEN p.visits END ASC,
     CASE WHEN $sort = 'visits' AND $descending THEN p.visits END DESC,

@@ -2,11 +2,10 @@
 -- ones) matching the quick search and filters, with owners and department names for the
 -- page's rows only. Sorted by a fixed list of keys chosen by $sort.
 WITH pop AS (
-    SELECT customer_code FROM customer_population($everyone, $departments::VARCHAR[],
-                                                  []::VARCHAR[])
-    WHERE NOT $deleted
-    UNION
-    SELECT code FROM customers WHERE $deleted AND deleted AND $everyone
+    SELECT code AS customer_code FROM customers WHERE $everyone AND deleted = $deleted
+    UNION ALL
+    SELECT customer_code FROM department_population($departments::VARCHAR[])
+    WHERE NOT $everyone AND NOT $deleted
 ),
 found AS (
     SELECT c.*
@@ -19,10 +18,10 @@ found AS (
            OR list_contains($grades::VARCHAR[], c.grade) OR ($unrated AND c.grade IS NULL))
       AND ($department IS NULL OR c.department_code IN (
                SELECT descendant_code FROM department_tree WHERE ancestor_code = $department))
-      AND ($owner IS NULL OR EXISTS (SELECT 1 FROM bindings AS b
-                                     WHERE b.customer_code = c.code AND b.employee_code = $owner))
-      AND (NOT $no_owner OR NOT EXISTS (SELECT 1 FROM bindings AS b
-                                        WHERE b.customer_code = c.code))
+      AND ($owner IS NULL OR c.code IN (SELECT customer_code FROM bindings
+                                        WHERE employee_code = $owner))
+      AND (NOT $no_owner OR c.code NOT IN (SELECT customer_code FROM bindings
+                                           WHERE $no_owner))
       AND (NOT $no_location OR c.longitude IS NULL)
 ),
 page AS (
@@ -38,15 +37,21 @@ page AS (
         CASE WHEN $sort = 'updated_at' AND $descending THEN updated_at END DESC,
         code
     LIMIT $limit OFFSET $offset
+),
+owners AS (
+    SELECT b.customer_code,
+           string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code) AS owners
+    FROM bindings AS b
+    JOIN employees AS e ON e.code = b.employee_code
+    WHERE b.customer_code IN (SELECT code FROM page)
+    GROUP BY b.customer_code
 )
 SELECT p.code, p.name, p.grade, p.address, p.longitude, p.latitude, p.contact, p.phone,
        p.department_code, d.name AS department_name, p.note, p.deleted, p.version,
-       p.updated_at,
-       (SELECT string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code)
-        FROM bindings AS b JOIN employees AS e ON e.code = b.employee_code
-        WHERE b.customer_code = p.code) AS owners
+       p.updated_at, o.owners
 FROM page AS p
 LEFT JOIN departments AS d ON d.code = p.department_code
+LEFT JOIN owners AS o ON o.customer_code = p.code
 ORDER BY
     CASE WHEN $sort = 'code' AND NOT $descending THEN p.code END ASC,
     CASE WHEN $sort = 'code' AND $descending THEN p.code END DESC,

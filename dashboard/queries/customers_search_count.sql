@@ -1,10 +1,9 @@
 -- How many customers the archive list holds for the search and filters.
 WITH pop AS (
-    SELECT customer_code FROM customer_population($everyone, $departments::VARCHAR[],
-                                                  []::VARCHAR[])
-    WHERE NOT $deleted
-    UNION
-    SELECT code FROM customers WHERE $deleted AND deleted AND $everyone
+    SELECT code AS customer_code FROM customers WHERE $everyone AND deleted = $deleted
+    UNION ALL
+    SELECT customer_code FROM department_population($departments::VARCHAR[])
+    WHERE NOT $everyone AND NOT $deleted
 ),
 found AS (
     SELECT c.*
@@ -17,10 +16,10 @@ found AS (
            OR list_contains($grades::VARCHAR[], c.grade) OR ($unrated AND c.grade IS NULL))
       AND ($department IS NULL OR c.department_code IN (
                SELECT descendant_code FROM department_tree WHERE ancestor_code = $department))
-      AND ($owner IS NULL OR EXISTS (SELECT 1 FROM bindings AS b
-                                     WHERE b.customer_code = c.code AND b.employee_code = $owner))
-      AND (NOT $no_owner OR NOT EXISTS (SELECT 1 FROM bindings AS b
-                                        WHERE b.customer_code = c.code))
+      AND ($owner IS NULL OR c.code IN (SELECT customer_code FROM bindings
+                                        WHERE employee_code = $owner))
+      AND (NOT $no_owner OR c.code NOT IN (SELECT customer_code FROM bindings
+                                           WHERE $no_owner))
       AND (NOT $no_location OR c.longitude IS NULL)
 )
 SELECT count(*) AS total FROM found
