@@ -100,3 +100,15 @@ def department_options(db: Database, scope: Scope) -> list[dict[str, str]]:
                                              "departments": scope.department_list})
     return [{"label": f"{n} ({c})", "value": c}
             for c, n in zip(frame["code"], frame["name"], strict=True)]
+
+
+def customer_options(db: Database, scope: Scope, search: Any,
+                     selected: Any) -> list[dict[str, str]]:
+    """Picker options: the scope's customers matching the search, the selected ones first."""
+    chosen = [s for s in selected if isinstance(s, str)] if isinstance(selected, list) else []
+    rows = query(db, "customer_options", {
+        "everyone": scope.everything, "departments": scope.department_list,
+        "selected": chosen[:200], "pattern": like_pattern(str(search or "")[:50]),
+        "limit": 30 + len(chosen)})
+    return [{"label": f"{n} ({c})", "value": c}
+            for c, n in zip(rows["code"], rows["name"], strict=True)]

@@ -226,3 +226,48 @@ IMPORT_HISTORY_GRID = "vl-import-history-grid"
 AUDIT_SEARCH = "vl-audit-search"
 AUDIT_GRID = "vl-audit-grid"
 AUDIT_COUNT = "vl-audit-count"
+
+
+# -- visit plans and routes (/plans) --------------------------------------------------------------
+PLAN_MONTH = "vl-plan-month"
+PLAN_PREV = "vl-plan-prev"
+PLAN_NEXT = "vl-plan-next"
+PLAN_MONTH_LABEL = "vl-plan-month-label"
+PLAN_CALENDAR = "vl-plan-calendar"
+PLAN_CHANGES = "vl-plan-changes"
+PLAN_MODE = "vl-plan-mode"
+PLAN_EDITOR_TITLE = "vl-plan-editor-title"
+PLAN_NEW_ROUTE = "vl-plan-new-route"
+PLAN_ROUTE_PICK = "vl-plan-route-pick"
+PLAN_DATE = "vl-plan-date"
+PLAN_NAME = "vl-plan-name"
+PLAN_FROM_ROUTE = "vl-plan-from-route"
+PLAN_CUSTOMERS = "vl-plan-customers"
+PLAN_ORDER = "vl-plan-order"
+PLAN_SUGGEST = "vl-plan-suggest"
+PLAN_MAP = "vl-plan-map"
+PLAN_DISTANCE = "vl-plan-distance"
+PLAN_SAVE = "vl-plan-save"
+PLAN_DELETE = "vl-plan-delete"
+PLAN_MESSAGE = "vl-plan-message"
+PLAN_SCHEDULE_START = "vl-plan-schedule-start"
+PLAN_SCHEDULE_UNTIL = "vl-plan-schedule-until"
+PLAN_SCHEDULE_DAYS = "vl-plan-schedule-days"
+PLAN_SCHEDULE = "vl-plan-schedule"
+PLAN_PLAN_FIELDS = "vl-plan-plan-fields"
+PLAN_ROUTE_FIELDS = "vl-plan-route-fields"
+
+
+def plan_day(day: Any) -> dict[str, Any]:
+    """A day of the calendar (click: new plan on that day)."""
+    return {"type": "vl-plan-day", "day": day}
+
+
+def plan_open(plan: Any) -> dict[str, Any]:
+    """A plan on the calendar (click: edit it)."""
+    return {"type": "vl-plan-open", "plan": plan}
+
+
+def plan_move(index: Any, direction: Any) -> dict[str, Any]:
+    """An arrow of the ordered customer list (direction: up or down)."""
+    return {"type": "vl-plan-move", "index": index, "dir": direction}

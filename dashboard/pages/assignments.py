@@ -20,13 +20,13 @@ from dashboard import archive, metrics, output
 from dashboard.auth import NotAllowed, current_scope, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.export import export_controls, poll_export, start_export
-from dashboard.components.filter_bar import build_employee_filter, like_pattern
+from dashboard.components.filter_bar import build_employee_filter
 from dashboard.components.notices import message
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable
 from dashboard.i18n import N_, _
-from dashboard.scope import Scope, ScopeError
+from dashboard.scope import ScopeError
 from dashboard.sql import query, query_records
 
 KEY = "assignments"
@@ -219,15 +219,6 @@ def department_rows(request: Any, department: Any) -> dict[str, Any]:
     return grid.response(rows[block.start:block.end], len(rows))
 
 
-def customer_options(scope: Scope, search: Any, selected: Any) -> list[dict[str, str]]:
-    chosen = [s for s in selected if isinstance(s, str)] if isinstance(selected, list) else []
-    rows = query_records(get_db(), "customer_options", {
-        "everyone": scope.everything, "departments": scope.department_list,
-        "selected": chosen[:200], "pattern": like_pattern(str(search or "")[:50]),
-        "limit": 30 + len(chosen)})
-    return [{"label": f"{r['name']} ({r['code']})", "value": r["code"]} for r in rows]
-
-
 @callback(
     Output(ids.ASSIGN_BIND_PICK, "options"),
     Input(ids.ASSIGN_BIND_PICK, "search_value"),
@@ -235,7 +226,7 @@ def customer_options(scope: Scope, search: Any, selected: Any) -> list[dict[str,
     prevent_initial_call=True,
 )
 def search_bind(search: Any, selected: Any) -> list[dict[str, str]]:
-    return customer_options(current_scope(), search, selected)
+    return archive.customer_options(get_db(), current_scope(), search, selected)
 
 
 @callback(
@@ -245,7 +236,7 @@ def search_bind(search: Any, selected: Any) -> list[dict[str, str]]:
     prevent_initial_call=True,
 )
 def search_assign(search: Any, selected: Any) -> list[dict[str, str]]:
-    return customer_options(current_scope(), search, selected)
+    return archive.customer_options(get_db(), current_scope(), search, selected)
 
 
 @callback(

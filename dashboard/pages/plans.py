@@ -1,23 +1,552 @@
-"""拜访计划 (/plans): visit plans and routes.
+"""拜访计划 (/plans): an employee's month of visit plans, their routes, suggested orders.
 
-For now the page shows its title and what it will hold (see components.page.PAGES).
+The calendar shows each day's plans with their customers and, for past days, which items
+a visit fulfilled (DESIGN.md section 2). Admins plan for everyone, supervisors for the
+employees of their scope, analysts only read — checked on the server in every change
+(pipelines.plans writes and audits; refusals are audited too).
 """
 
 from __future__ import annotations
 
+import calendar
+from datetime import date, timedelta
 from typing import Any
 
 import dash
+import dash_leaflet as dl
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
+from dash.exceptions import PreventUpdate
 
+from dashboard import archive, metrics
+from dashboard.auth import current_scope
+from dashboard.components import ids
+from dashboard.components.filter_bar import (
+    build_employee_filter,
+    company_today,
+    parse_date,
+)
+from dashboard.components.notices import message
 from dashboard.components.page import page_layout, registration
+from dashboard.context import get_db, get_settings
+from dashboard.i18n import N_, _
+from dashboard.scope import Scope, ScopeError
+from dashboard.sql import query_records
+from pipelines import audit
 
 KEY = "plans"
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+NEW = "__new__"
 
 
-def layout(**query: Any) -> Component:
-    """The page, built per request; `query` holds the query-string values (filters)."""
-    return page_layout(KEY, query)
+def _employee(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) and value else None
+
+
+def _month(value: Any, today: date) -> date:
+    """The first day of the shown month ('YYYY-MM' from the browser, else this month)."""
+    if isinstance(value, str) and len(value) == 7:
+        found = parse_date(value + "-01")
+        if found is not None:
+            return found
+    return today.replace(day=1)
+
+
+def may_plan(scope: Scope, employee: str) -> bool:
+    """Admins for everyone, supervisors for the employees of their scope; never analysts."""
+    if scope.role not in ("admin", "supervisor", "operator"):
+        return False
+    try:
+        metrics.checked_employees(get_db(), scope, (employee,))
+    except ScopeError:
+        return False
+    return True
+
+
+def _refuse(scope: Scope, action: str, employee: str | None) -> html.Div:
+    with get_db().transaction() as cur:
+        audit.record(cur, scope.username, "denied", action, employee, None,
+                     {"role": scope.role})
+    return message(_("Not allowed: you may not plan for this employee."), False)
+
+
+# -- layout ---------------------------------------------------------------------------------
+def layout(**query_args: Any) -> Component:
+    frame = page_layout(KEY, query_args)
+    db, scope = get_db(), current_scope()
+    employee = query_args.get("employee") if isinstance(query_args.get("employee"),
+                                                        str) else None
+    chooser = build_employee_filter(KEY, scope, db, [employee] if employee else [])
+    picker = chooser.children[1]
+    picker.multi, picker.value, picker.placeholder = False, employee, _("Choose an employee")
+    month = _month(query_args.get("month"), company_today(db))
+    weekday_options = [{"label": _(d), "value": i + 1} for i, d in enumerate(WEEKDAYS)]
+    frame.children += [
+        dcc.Store(id=ids.PLAN_CHANGES, data=0),
+        dcc.Store(id=ids.PLAN_MONTH, data=month.strftime("%Y-%m")),
+        dcc.Store(id=ids.PLAN_MODE, data=None),
+        dcc.Store(id=ids.query_store(KEY)),
+        html.Div(id=ids.query_sink(KEY), hidden=True),
+        html.Div(className="vl-filter-bar", children=[
+            chooser,
+            html.Div(className="vl-inline", children=[
+                html.Button("‹", id=ids.PLAN_PREV, n_clicks=0, className="vl-button",
+                            title=_("Previous month")),
+                html.Strong(id=ids.PLAN_MONTH_LABEL),
+                html.Button("›", id=ids.PLAN_NEXT, n_clicks=0, className="vl-button",
+                            title=_("Next month")),
+                html.Button(_("New route"), id=ids.PLAN_NEW_ROUTE, n_clicks=0,
+                            className="vl-button"),
+                dcc.Dropdown(id=ids.PLAN_ROUTE_PICK, options=[], placeholder=_("Routes"),
+                             className="vl-select"),
+            ]),
+        ]),
+        html.Div(id=ids.PLAN_MESSAGE, role="status"),
+        html.Div(className="vl-plan-layout", children=[
+            html.Div(id=ids.PLAN_CALENDAR, className="vl-calendar"),
+            html.Div(className="vl-card vl-plan-editor", children=[
+                html.H2(_("Choose a day or a plan"), id=ids.PLAN_EDITOR_TITLE,
+                        className="vl-card-title"),
+                html.Div(id=ids.PLAN_PLAN_FIELDS, className="vl-form-field", children=[
+                    html.Label(_("Date")),
+                    dcc.DatePickerSingle(id=ids.PLAN_DATE, display_format="YYYY-MM-DD",
+                                         first_day_of_week=1),
+                    html.Label(_("As route visit")),
+                    dcc.Dropdown(id=ids.PLAN_FROM_ROUTE, options=[], clearable=True,
+                                 placeholder=_("From one of the routes")),
+                ]),
+                html.Div(className="vl-form-field", children=[
+                    html.Label(_("Name")),
+                    dcc.Input(id=ids.PLAN_NAME, className="vl-input", maxLength=100),
+                    html.Label(_("Customers, in visiting order")),
+                    dcc.Dropdown(id=ids.PLAN_CUSTOMERS, multi=True, options=[], value=[],
+                                 placeholder=_("Search customers")),
+                ]),
+                html.Ol(id=ids.PLAN_ORDER, className="vl-order"),
+                html.Div(className="vl-inline", children=[
+                    html.Button(_("Suggest order"), id=ids.PLAN_SUGGEST, n_clicks=0,
+                                className="vl-button"),
+                    html.Span(id=ids.PLAN_DISTANCE, className="vl-hint"),
+                ]),
+                dl.Map(id=ids.PLAN_MAP, center=[31.2, 121.45], zoom=10,
+                       style={"height": "260px"}, children=[
+                           dl.TileLayer(url=get_settings().tile_url,
+                                        attribution=get_settings().tile_attribution)]),
+                html.Div(className="vl-inline", children=[
+                    html.Button(_("Save"), id=ids.PLAN_SAVE, n_clicks=0,
+                                className="vl-button vl-button-primary"),
+                    html.Button(_("Delete"), id=ids.PLAN_DELETE, n_clicks=0,
+                                className="vl-button"),
+                ]),
+                html.Div(id=ids.PLAN_ROUTE_FIELDS, hidden=True, className="vl-card",
+                         children=[
+                    html.H3(_("Add the route to the calendar")),
+                    html.Div(className="vl-inline", children=[
+                        dcc.DatePickerSingle(id=ids.PLAN_SCHEDULE_START, first_day_of_week=1,
+                                             display_format="YYYY-MM-DD",
+                                             placeholder=_("From")),
+                        dcc.DatePickerSingle(id=ids.PLAN_SCHEDULE_UNTIL, first_day_of_week=1,
+                                             display_format="YYYY-MM-DD",
+                                             placeholder=_("Until (optional)")),
+                    ]),
+                    dcc.Checklist(id=ids.PLAN_SCHEDULE_DAYS, options=weekday_options,
+                                  value=[], inline=True),
+                    html.P(_("With no weekday chosen, the route is added on the first date "
+                             "only; days off are skipped."), className="vl-hint"),
+                    html.Button(_("Add to calendar"), id=ids.PLAN_SCHEDULE, n_clicks=0,
+                                className="vl-button vl-button-primary"),
+                ]),
+            ]),
+        ]),
+    ]
+    return frame
+
+
+# -- calendar -------------------------------------------------------------------------------
+@callback(
+    Output(ids.PLAN_MONTH, "data"),
+    Input(ids.PLAN_PREV, "n_clicks"),
+    Input(ids.PLAN_NEXT, "n_clicks"),
+    State(ids.PLAN_MONTH, "data"),
+    prevent_initial_call=True,
+)
+def change_month(_prev: Any, _next: Any, month: Any) -> str:
+    first = _month(month, date.today())
+    if ctx.triggered_id == ids.PLAN_PREV:
+        first = (first - timedelta(days=1)).replace(day=1)
+    else:
+        first = (first + timedelta(days=32)).replace(day=1)
+    return first.strftime("%Y-%m")
+
+
+def _plans(db: Any, employee: str, first: date, last: date) -> dict[date, list[dict[str, Any]]]:
+    """The employee's plans per day, each with its items in order."""
+    by_day: dict[date, dict[int, dict[str, Any]]] = {}
+    for row in query_records(db, "plans_between", {"employee": employee, "date_from": first,
+                                                   "date_to": last}):
+        day = row["plan_date"]
+        plan = by_day.setdefault(day, {}).setdefault(row["plan_id"], {
+            "plan_id": row["plan_id"], "name": row["plan_name"], "route": row["route_name"],
+            "items": []})
+        plan["items"].append(row)
+    return {day: list(plans.values()) for day, plans in by_day.items()}
+
+
+@callback(
+    Output(ids.PLAN_CALENDAR, "children"),
+    Output(ids.PLAN_MONTH_LABEL, "children"),
+    Output(ids.PLAN_ROUTE_PICK, "options"),
+    Output(ids.PLAN_FROM_ROUTE, "options"),
+    Output(ids.query_store(KEY), "data"),
+    Input(ids.filter_employees(KEY), "value"),
+    Input(ids.PLAN_MONTH, "data"),
+    Input(ids.PLAN_CHANGES, "data"),
+)
+def draw_calendar(employee: Any, month: Any, _changes: Any) -> tuple[Any, ...]:
+    """The month of the chosen employee: plans per day, fulfilled items ticked."""
+    db, scope = get_db(), current_scope()
+    today = company_today(db)
+    first = _month(month, today)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    code = _employee(employee)
+    search = "?month=" + first.strftime("%Y-%m") + (f"&employee={code}" if code else "")
+    label = first.strftime("%Y-%m")
+    if code is None:
+        return html.P(_("Choose an employee to see their plans."), className="vl-hint"), \
+            label, [], [], search
+    try:
+        metrics.checked_employees(db, scope, (code,))
+    except ScopeError:
+        return message(_("Not allowed: that filter is outside your scope."), False), label, \
+            [], [], search
+    plans = _plans(db, code, first, last)
+    routes = _routes(db, code)
+    options = [{"label": r["name"], "value": r["route_id"]} for r in routes]
+    header = html.Tr([html.Th(_(d)) for d in WEEKDAYS])
+    weeks = []
+    start = first - timedelta(days=first.weekday())
+    while start <= last:
+        cells = []
+        for offset in range(7):
+            day = start + timedelta(days=offset)
+            inside = first <= day <= last
+            entries: list[Component] = []
+            for plan in plans.get(day, []):
+                items = [html.Li(
+                    [("✓ " if item["fulfilled"] else ("✗ " if day < today else ""))
+                     + (item["customer_name"] or item["customer_code"])],
+                    className="vl-done" if item["fulfilled"] else (
+                        "vl-missed" if day < today else ""))
+                    for item in plan["items"]]
+                entries.append(html.Div(className="vl-plan-entry", children=[
+                    html.Button(plan["name"], id=ids.plan_open(plan["plan_id"]), n_clicks=0,
+                                className="vl-plan-name"),
+                    html.Ul(items)]))
+            cells.append(html.Td(className="vl-day" + ("" if inside else " vl-day-out") + (
+                " vl-today" if day == today else ""), children=[
+                html.Button(str(day.day), id=ids.plan_day(day.isoformat()), n_clicks=0,
+                            className="vl-day-number", title=_("New plan on this day")),
+                *entries]))
+        weeks.append(html.Tr(cells))
+        start += timedelta(days=7)
+    table = html.Table(className="vl-calendar-table", children=[html.Thead(header),
+                                                                html.Tbody(weeks)])
+    return table, label, options, options, search
+
+
+def _routes(db: Any, employee: str) -> list[dict[str, Any]]:
+    routes: dict[int, dict[str, Any]] = {}
+    for row in query_records(db, "routes_of", {"employee": employee}):
+        route = routes.setdefault(row["route_id"], {"route_id": row["route_id"],
+                                                    "name": row["route_name"], "items": []})
+        if row["customer_code"] is not None:
+            route["items"].append(row["customer_code"])
+    return list(routes.values())
+
+
+# -- the editor -----------------------------------------------------------------------------
+def _labelled(db: Any, scope: Scope, codes: list[str]) -> list[dict[str, str]]:
+    return archive.customer_options(db, scope, "", codes)
+
+
+@callback(
+    Output(ids.PLAN_MODE, "data"),
+    Output(ids.PLAN_EDITOR_TITLE, "children"),
+    Output(ids.PLAN_DATE, "date"),
+    Output(ids.PLAN_NAME, "value"),
+    Output(ids.PLAN_CUSTOMERS, "value"),
+    Output(ids.PLAN_CUSTOMERS, "options"),
+    Output(ids.PLAN_PLAN_FIELDS, "hidden"),
+    Output(ids.PLAN_ROUTE_FIELDS, "hidden"),
+    Input({"type": "vl-plan-day", "day": ALL}, "n_clicks"),
+    Input({"type": "vl-plan-open", "plan": ALL}, "n_clicks"),
+    Input(ids.PLAN_NEW_ROUTE, "n_clicks"),
+    Input(ids.PLAN_ROUTE_PICK, "value"),
+    State(ids.filter_employees(KEY), "value"),
+    prevent_initial_call=True,
+)
+def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
+                employee: Any) -> tuple[Any, ...]:
+    """A day opens a new plan, a plan opens itself, a route opens the route editor."""
+    trigger = ctx.triggered_id
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    db, scope = get_db(), current_scope()
+    code = _employee(employee)
+    if code is None:
+        raise PreventUpdate
+    if isinstance(trigger, dict) and trigger.get("type") == "vl-plan-day":
+        day = parse_date(trigger.get("day"))
+        if day is None:
+            raise PreventUpdate
+        return ({"kind": "plan", "plan_id": None}, _("New plan on {day}").format(
+            day=day.isoformat()), day.isoformat(), "", [], [], False, True)
+    if isinstance(trigger, dict) and trigger.get("type") == "vl-plan-open":
+        plan_id = trigger.get("plan")
+        rows = query_records(db, "plans_between", {"employee": code, "date_from": date(1990, 1,
+                                                                                       1),
+                                                   "date_to": date(2100, 1, 1)})
+        items = [r for r in rows if r["plan_id"] == plan_id]
+        if not items:
+            raise PreventUpdate
+        codes = [r["customer_code"] for r in items]
+        return ({"kind": "plan", "plan_id": plan_id}, _("Plan {name}").format(
+            name=items[0]["plan_name"]), items[0]["plan_date"].isoformat(),
+            items[0]["plan_name"], codes, _labelled(db, scope, codes), False, True)
+    if trigger == ids.PLAN_NEW_ROUTE:
+        return ({"kind": "route", "route_id": None}, _("New route"), None, "", [], [], True,
+                False)
+    route = next((r for r in _routes(db, code) if r["route_id"] == route_id), None)
+    if route is None:
+        raise PreventUpdate
+    return ({"kind": "route", "route_id": route["route_id"]}, _("Route {name}").format(
+        name=route["name"]), None, route["name"], route["items"],
+        _labelled(db, scope, route["items"]), True, False)
+
+
+@callback(
+    Output(ids.PLAN_CUSTOMERS, "options", allow_duplicate=True),
+    Input(ids.PLAN_CUSTOMERS, "search_value"),
+    State(ids.PLAN_CUSTOMERS, "value"),
+    prevent_initial_call=True,
+)
+def search_customers(search: Any, selected: Any) -> list[dict[str, str]]:
+    return archive.customer_options(get_db(), current_scope(), search, selected)
+
+
+@callback(
+    Output(ids.PLAN_CUSTOMERS, "value", allow_duplicate=True),
+    Output(ids.PLAN_CUSTOMERS, "options", allow_duplicate=True),
+    Output(ids.PLAN_NAME, "value", allow_duplicate=True),
+    Input(ids.PLAN_FROM_ROUTE, "value"),
+    State(ids.filter_employees(KEY), "value"),
+    State(ids.PLAN_NAME, "value"),
+    prevent_initial_call=True,
+)
+def from_route(route_id: Any, employee: Any, name: Any) -> tuple[Any, Any, Any]:
+    """'As route visit': the plan takes the route's customers in order."""
+    code = _employee(employee)
+    if code is None or route_id is None:
+        raise PreventUpdate
+    route = next((r for r in _routes(get_db(), code) if r["route_id"] == route_id), None)
+    if route is None:
+        raise PreventUpdate
+    return route["items"], _labelled(get_db(), current_scope(), route["items"]), \
+        name or route["name"]
+
+
+@callback(
+    Output(ids.PLAN_ORDER, "children"),
+    Input(ids.PLAN_CUSTOMERS, "value"),
+    State(ids.PLAN_CUSTOMERS, "options"),
+)
+def show_order(codes: Any, options: Any) -> list[Component]:
+    """The customers in visiting order, with arrows to move them."""
+    codes = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
+    names = {o["value"]: o["label"] for o in options or [] if isinstance(o, dict)}
+    return [html.Li(className="vl-order-item", children=[
+        html.Span(names.get(c, c)),
+        html.Button("↑", id=ids.plan_move(i, "up"), n_clicks=0, className="vl-arrow",
+                    disabled=i == 0, title=_("Earlier")),
+        html.Button("↓", id=ids.plan_move(i, "down"), n_clicks=0, className="vl-arrow",
+                    disabled=i == len(codes) - 1, title=_("Later")),
+    ]) for i, c in enumerate(codes)]
+
+
+@callback(
+    Output(ids.PLAN_CUSTOMERS, "value", allow_duplicate=True),
+    Input({"type": "vl-plan-move", "index": ALL, "dir": ALL}, "n_clicks"),
+    State(ids.PLAN_CUSTOMERS, "value"),
+    prevent_initial_call=True,
+)
+def move(_clicks: Any, codes: Any) -> list[str]:
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    codes = list(codes or [])
+    i = trigger.get("index")
+    if not isinstance(i, int):
+        raise PreventUpdate
+    j = i - 1 if trigger.get("dir") == "up" else i + 1
+    if not (0 <= i < len(codes) and 0 <= j < len(codes)):
+        raise PreventUpdate
+    codes[i], codes[j] = codes[j], codes[i]
+    return codes
+
+
+@callback(
+    Output(ids.PLAN_CUSTOMERS, "value", allow_duplicate=True),
+    Output(ids.PLAN_MAP, "children"),
+    Output(ids.PLAN_MAP, "viewport"),
+    Output(ids.PLAN_DISTANCE, "children"),
+    Input(ids.PLAN_SUGGEST, "n_clicks"),
+    State(ids.PLAN_CUSTOMERS, "value"),
+    prevent_initial_call=True,
+)
+def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
+    """Reorder for a short trip from the first customer (OR-Tools), and draw both trips."""
+    from pipelines.routing import suggest_order
+
+    codes = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
+    scope = current_scope()
+    located = {r["code"]: r for r in query_records(get_db(), "customers_located",
+                                                   {"codes": codes})}
+    usable = [c for c in codes if located.get(c) and located[c]["longitude"] is not None]
+    if len(usable) < 2:
+        return no_update, no_update, no_update, _("At least two customers with a location "
+                                                  "are needed.")
+    try:
+        for code in usable:
+            archive.check_customer(get_db(), scope, code)
+    except ScopeError:
+        raise PreventUpdate from None
+    points = [(float(located[c]["longitude"]), float(located[c]["latitude"])) for c in usable]
+    result = suggest_order(points)
+    ordered = [usable[i] for i in result.order] + [c for c in codes if c not in usable]
+    lat_lon = [[p[1], p[0]] for p in points]
+    suggested = [lat_lon[i] for i in result.order]
+    settings = get_settings()
+    children = [
+        dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution),
+        dl.Polyline(positions=lat_lon, color="#9ca3af", dashArray="6 6", weight=2),
+        dl.Polyline(positions=suggested, color="#2f6fde", weight=4),
+        *[dl.CircleMarker(center=p, radius=7, color="#2f6fde", fill=True, fillOpacity=0.9,
+                          children=dl.Tooltip(f"{n + 1}. {located[usable[i]]['name']}"))
+          for n, (i, p) in enumerate(zip(result.order, suggested, strict=True))],
+    ]
+    lats, lons = [p[0] for p in lat_lon], [p[1] for p in lat_lon]
+    viewport = {"bounds": [[min(lats) - 0.01, min(lons) - 0.01],
+                           [max(lats) + 0.01, max(lons) + 0.01]]}
+    text = _("Trip before: {before} km, suggested: {after} km").format(
+        before=f"{result.before_m / 1000:.1f}", after=f"{result.after_m / 1000:.1f}")
+    return ordered, children, viewport, text
+
+
+# -- saving ---------------------------------------------------------------------------------
+@callback(
+    Output(ids.PLAN_MESSAGE, "children"),
+    Output(ids.PLAN_CHANGES, "data"),
+    Output(ids.PLAN_MODE, "data", allow_duplicate=True),
+    Input(ids.PLAN_SAVE, "n_clicks"),
+    Input(ids.PLAN_DELETE, "n_clicks"),
+    Input(ids.PLAN_SCHEDULE, "n_clicks"),
+    State(ids.PLAN_MODE, "data"),
+    State(ids.filter_employees(KEY), "value"),
+    State(ids.PLAN_DATE, "date"),
+    State(ids.PLAN_NAME, "value"),
+    State(ids.PLAN_CUSTOMERS, "value"),
+    State(ids.PLAN_FROM_ROUTE, "value"),
+    State(ids.PLAN_SCHEDULE_START, "date"),
+    State(ids.PLAN_SCHEDULE_UNTIL, "date"),
+    State(ids.PLAN_SCHEDULE_DAYS, "value"),
+    State(ids.PLAN_CHANGES, "data"),
+    prevent_initial_call=True,
+)
+def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day: Any,
+         name: Any, codes: Any, from_route: Any, start: Any, until: Any, weekdays: Any,
+         changes: Any) -> tuple[Any, Any, Any]:
+    """Save, delete or schedule — after checking on the server who may plan for whom."""
+    from pipelines import plans
+
+    if not ctx.triggered or not ctx.triggered[0].get("value") or not isinstance(mode, dict):
+        raise PreventUpdate
+    db, scope = get_db(), current_scope()
+    code = _employee(employee)
+    trigger = ctx.triggered_id
+    kind = mode.get("kind")
+    plan_id, route_id = mode.get("plan_id"), mode.get("route_id")
+    # The employee a change touches is the stored owner, never only what the browser says.
+    owner = (plans.plan_owner(db, plan_id) if isinstance(plan_id, int) else
+             plans.route_owner(db, route_id) if isinstance(route_id, int) else code)
+    if owner is None or (code is not None and owner != code) or not may_plan(scope, owner):
+        return _refuse(scope, f"{kind}.change", owner or code), no_update, no_update
+    customers = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
+    text = name.strip() if isinstance(name, str) else ""
+    try:
+        if trigger == ids.PLAN_DELETE:
+            if kind == "plan" and isinstance(plan_id, int):
+                plans.delete_plan(db, plan_id, scope.username)
+            elif kind == "route" and isinstance(route_id, int):
+                plans.delete_route(db, route_id, scope.username)
+            else:
+                raise PreventUpdate
+            return message(_("Deleted."), True), int(changes or 0) + 1, None
+        if trigger == ids.PLAN_SCHEDULE:
+            first = parse_date(start)
+            if kind != "route" or not isinstance(route_id, int) or first is None:
+                return message(_("Save the route and choose a first date."), False), \
+                    no_update, no_update
+            last = parse_date(until) or first
+            days = [d for d in weekdays if isinstance(d, int)] if isinstance(
+                weekdays, list) else []
+            dates = plans.repeat_dates(first, last, days, plans.days_off(db, first, last)) \
+                if days else [first]
+            made = plans.schedule_route(db, route_id, dates, None, scope.username)
+            return message(_("{count} plans added.").format(count=len(made)), True), \
+                int(changes or 0) + 1, no_update
+        if kind == "plan":
+            when = parse_date(day)
+            if when is None:
+                return message(_("Choose a date."), False), no_update, no_update
+            route_name = None
+            if isinstance(from_route, int):
+                route_name = next((r["name"] for r in _routes(db, owner)
+                                   if r["route_id"] == from_route), None)
+            if isinstance(plan_id, int):
+                plans.update_plan(db, plan_id, text, customers, scope.username)
+                new_mode = mode
+            else:
+                new_id = plans.create_plan(db, owner, when, text, customers, route_name,
+                                           scope.username)
+                new_mode = {"kind": "plan", "plan_id": new_id}
+        elif kind == "route":
+            if isinstance(route_id, int):
+                plans.update_route(db, route_id, text, customers, scope.username)
+                new_mode = mode
+            else:
+                new_id = plans.create_route(db, owner, text, customers, scope.username)
+                new_mode = {"kind": "route", "route_id": new_id}
+        else:
+            raise PreventUpdate
+    except plans.PlanError as exc:
+        return message(_plan_error(exc), False), no_update, no_update
+    return message(_("Saved."), True), int(changes or 0) + 1, new_mode
+
+
+def _plan_error(exc: Exception) -> str:
+    """A pipelines.plans refusal in the user's language (its template, if it carries one)."""
+    template = getattr(exc, "template", None)
+    params = getattr(exc, "params", None)
+    if isinstance(template, str) and isinstance(params, dict):
+        from dashboard.i18n import translate_template
+
+        try:
+            return translate_template(template).format(**params)
+        except (KeyError, IndexError):
+            pass
+    return str(exc)
 
 
 dash.register_page(__name__, layout=layout, **registration(KEY))
