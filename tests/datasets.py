@@ -30,8 +30,8 @@ def build_week(factory: Factory) -> None:
     factory.org()
     factory.load("employees", "code,name,department_code,status\nE1,张一,B11,active\n"
                  "E2,李二,B11,active\nE3,王三,B12,inactive\nE4,赵四,B21,active\n")
-    factory.load("customers", "code,name,grade,longitude,latitude\nC1,甲店,A,121.0,31.0\n"
-                 "C2,乙店,B,121.1,31.1\nC3,丙店,,,\n")
+    factory.load("customers", "code,name,grade,longitude,latitude,owner_codes\n"
+                 "C1,甲店,A,121.0,31.0,E1\nC2,乙店,B,121.1,31.1,E1\nC3,丙店,,,,E2\n")
     factory.load("visits", VISITS)
     factory.load("plans", "employee_code,date,plan_name,customer_code\n"
                  "E1,2024-05-06,周一,C1\nE1,2024-05-06,周一,C2\nE1,2024-05-07,周二,C2\n"

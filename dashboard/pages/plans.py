@@ -483,6 +483,11 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
     if owner is None or (code is not None and owner != code) or not may_plan(scope, owner):
         return _refuse(scope, f"{kind}.change", owner or code), no_update, no_update
     customers = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
+    try:  # a planner only plans customers of their own scope
+        for customer in customers[:500]:
+            archive.check_customer(db, scope, customer)
+    except ScopeError:
+        return _refuse(scope, f"{kind}.customers", owner), no_update, no_update
     text = name.strip() if isinstance(name, str) else ""
     try:
         if trigger == ids.PLAN_DELETE:
@@ -536,17 +541,11 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
 
 
 def _plan_error(exc: Exception) -> str:
-    """A pipelines.plans refusal in the user's language (its template, if it carries one)."""
-    template = getattr(exc, "template", None)
-    params = getattr(exc, "params", None)
-    if isinstance(template, str) and isinstance(params, dict):
-        from dashboard.i18n import translate_template
+    """A pipelines.plans refusal in the user's language, every reason it found."""
+    from dashboard.i18n import translate_problem
 
-        try:
-            return translate_template(template).format(**params)
-        except (KeyError, IndexError):
-            pass
-    return str(exc)
+    problems = getattr(exc, "problems", None) or []
+    return "；".join(translate_problem(p, "plans") for p in problems) or str(exc)
 
 
 dash.register_page(__name__, layout=layout, **registration(KEY))
