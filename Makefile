@@ -6,7 +6,7 @@ DB ?= data/visitlens.duckdb
 SIZE ?= small
 PORT ?= 8050
 
-.PHONY: setup system-deps demo serve test test-quick lint bench clean
+.PHONY: setup system-deps demo serve test test-quick soak lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -35,7 +35,10 @@ test: setup system-deps
 	$(BIN)/pytest -q
 
 test-quick: setup
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -m "not e2e and not soak"
+
+soak: setup system-deps
+	$(BIN)/pytest -q -m soak -p no:cacheprovider
 
 lint: setup
 	$(BIN)/ruff check pipelines dashboard tests
