@@ -108,8 +108,10 @@ class Database:
         with self.transaction() as cur:
             cur.execute(sql)
         from pipelines.business_settings import ensure_defaults
+        from pipelines.summaries import ensure_built
 
         ensure_defaults(self)
+        ensure_built(self)
 
     def checkpoint(self) -> None:
         with self._write_lock:

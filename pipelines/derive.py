@@ -114,6 +114,15 @@ def refresh_validity(
         """,
         params,
     )
+    from pipelines import summaries
+
+    if customer_codes is None:
+        summaries.refresh(cur, None)
+    else:
+        days = cur.execute(
+            "SELECT DISTINCT visit_date FROM visits WHERE customer_code IN "
+            "(SELECT unnest($codes::VARCHAR[]))", {"codes": list(customer_codes)}).fetchall()
+        summaries.refresh(cur, [d[0] for d in days])
 
 
 def refresh_department_tree(cur: duckdb.DuckDBPyConnection) -> None:

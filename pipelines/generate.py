@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from pipelines import business_settings, derive, geo, load_visits
+from pipelines import business_settings, derive, geo, load_visits, summaries
 from pipelines.db import Database, DatabaseLockedError
 from pipelines.formats import FORMATS
 from pipelines.users import add_user
@@ -246,6 +246,8 @@ def build_demo(
         arch = _build_archive(db, rng, spec, org, cal, report)
         planned = _build_plans(db, rng, spec, org, arch, cal, report)
         _build_visits(db, rng, spec, org, arch, cal, planned, report)
+        with db.transaction() as cur:  # plans reach past the visits: summarise every day
+            summaries.refresh(cur, None)
         report("users", 0.93)
         logins = _add_logins(db)
         with db.transaction() as cur:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines import summaries
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 
@@ -55,6 +56,8 @@ def write_plans(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
         """
     )
     row = cur.fetchone()
+    days = [r[0] for r in cur.execute("SELECT DISTINCT date FROM imp_new").fetchall()]
+    summaries.refresh(cur, days)
     return int(row[0]) if row else 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines import derive
+from pipelines import derive, summaries
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
@@ -72,6 +72,7 @@ def insert_new_visits(
         params,
     )
     row = cur.fetchone()
+    summaries.refresh_for_visits(cur, "imp_new")
     return int(row[0]) if row else 0
 
 

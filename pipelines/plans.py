@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import audit
+from pipelines import audit, summaries
 from pipelines.db import Database
 from pipelines.formats import N_, Problem, problem
 
@@ -238,6 +238,7 @@ def _insert_plan_items(cur: duckdb.DuckDBPyConnection, plan_id: int, employee: s
            SELECT ?, pos, ?, ?, codes[pos]
            FROM (SELECT ?::VARCHAR[] AS codes), range(1, len(codes) + 1) AS t(pos)""",
         [plan_id, employee, day, list(codes)])
+    summaries.refresh(cur, [day])
 
 
 def _insert_route_items(cur: duckdb.DuckDBPyConnection, route_id: int,
@@ -339,6 +340,7 @@ def delete_plan(db: Database, plan_id: int, actor: str | None) -> None:
             raise _unknown("plan", plan_id)
         cur.execute("DELETE FROM plan_items WHERE plan_id = ?", [plan_id])
         cur.execute("DELETE FROM plans WHERE plan_id = ?", [plan_id])
+        summaries.refresh(cur, [before["plan_date"]])
         audit.record(cur, actor, "plan.delete", "plan", str(plan_id), before, None)
 
 

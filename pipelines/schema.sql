@@ -261,3 +261,41 @@ CREATE OR REPLACE MACRO map_population(everyone, deps, emps, date_from, date_to,
     FROM located AS l
     LEFT JOIN seen AS s USING (customer_code)
     WHERE in_buckets(coalesce(s.visits, 0), lows, highs);
+
+-- Daily summaries that the employee reports read instead of the visits (pipelines/
+-- summaries.py keeps them in step: every write of visits, plans or validity refreshes
+-- the days it touched, in the same transaction).
+CREATE TABLE IF NOT EXISTS visit_day_summary (
+    visit_date DATE NOT NULL,
+    employee_code VARCHAR NOT NULL,
+    visits INTEGER NOT NULL,
+    valid_visits INTEGER NOT NULL,
+    stay_sum DOUBLE NOT NULL,
+    stay_count INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS plan_day_summary (
+    plan_date DATE NOT NULL,
+    employee_code VARCHAR NOT NULL,
+    plan_items INTEGER NOT NULL,
+    plan_done INTEGER NOT NULL
+);
+
+-- The phone API (docs/API.md): employees sign in with their own password and get bearer
+-- tokens. Only hashes are stored: scrypt for passwords, SHA-256 for tokens (a token is 256
+-- random bits, so a slow hash would add nothing but latency to every request).
+CREATE TABLE IF NOT EXISTS employee_passwords (
+    employee_code VARCHAR PRIMARY KEY,
+    password_hash VARCHAR NOT NULL,
+    updated_at TIMESTAMP DEFAULT current_localtimestamp()
+);
+
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_id VARCHAR PRIMARY KEY,    -- public part of the token: lists, revoke, audit
+    token_hash VARCHAR NOT NULL,     -- sha256 hex of the secret part; never the token itself
+    employee_code VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP,
+    last_used_at TIMESTAMP
+);

@@ -1,5 +1,6 @@
 -- Per employee of the group over [date_from, date_to]: every active employee, and inactive
--- ones with visits. Derived ratios and the rank are computed from these counts.
+-- ones with visits. Counts come from the daily summaries; only the distinct customers
+-- visited need the visits themselves. Ratios and the rank are computed from these counts.
 WITH emp AS (
     SELECT code, name, department_code, status
     FROM employees
@@ -7,45 +8,41 @@ WITH emp AS (
 ),
 v AS (
     SELECT employee_code,
-           count(*) AS visits,
-           count(*) FILTER (WHERE invalid_mask = 0) AS valid_visits,
-           count(DISTINCT customer_code) AS customers_visited,
-           avg(stay_minutes) AS avg_stay_minutes
+           sum(visits) AS visits,
+           sum(valid_visits) AS valid_visits,
+           sum(stay_sum) / nullif(sum(stay_count), 0) AS avg_stay_minutes
+    FROM visit_day_summary
+    WHERE visit_date BETWEEN $date_from AND $date_to
+      AND employee_code IN (SELECT code FROM emp)
+    GROUP BY employee_code
+),
+c AS (
+    SELECT employee_code, count(DISTINCT customer_code) AS customers_visited
     FROM visits
     WHERE visit_date BETWEEN $date_from AND $date_to
       AND employee_code IN (SELECT code FROM emp)
     GROUP BY employee_code
 ),
-done AS (
-    SELECT DISTINCT employee_code, customer_code, visit_date
-    FROM visits
-    WHERE visit_date BETWEEN $date_from AND $date_to
-      AND employee_code IN (SELECT code FROM emp)
-),
 p AS (
-    SELECT pi.employee_code,
-           count(*) AS planned,
-           count(done.employee_code) AS planned_done
-    FROM plan_items AS pi
-    LEFT JOIN done ON done.employee_code = pi.employee_code
-                  AND done.customer_code = pi.customer_code
-                  AND done.visit_date = pi.plan_date
-    WHERE pi.plan_date BETWEEN $date_from AND $date_to
-      AND pi.employee_code IN (SELECT code FROM emp)
-    GROUP BY pi.employee_code
+    SELECT employee_code, sum(plan_items) AS planned, sum(plan_done) AS planned_done
+    FROM plan_day_summary
+    WHERE plan_date BETWEEN $date_from AND $date_to
+      AND employee_code IN (SELECT code FROM emp)
+    GROUP BY employee_code
 )
 SELECT e.code AS employee_code,
        e.name AS employee_name,
        e.department_code,
        e.status,
-       coalesce(v.visits, 0) AS visits,
-       coalesce(v.valid_visits, 0) AS valid_visits,
-       coalesce(p.planned, 0) AS planned,
-       coalesce(p.planned_done, 0) AS planned_done,
-       coalesce(v.customers_visited, 0) AS customers_visited,
+       CAST(coalesce(v.visits, 0) AS BIGINT) AS visits,
+       CAST(coalesce(v.valid_visits, 0) AS BIGINT) AS valid_visits,
+       CAST(coalesce(p.planned, 0) AS BIGINT) AS planned,
+       CAST(coalesce(p.planned_done, 0) AS BIGINT) AS planned_done,
+       CAST(coalesce(c.customers_visited, 0) AS BIGINT) AS customers_visited,
        v.avg_stay_minutes
 FROM emp AS e
 LEFT JOIN v ON v.employee_code = e.code
+LEFT JOIN c ON c.employee_code = e.code
 LEFT JOIN p ON p.employee_code = e.code
 WHERE e.status = 'active' OR coalesce(v.visits, 0) > 0
 ORDER BY e.code

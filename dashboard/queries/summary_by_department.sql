@@ -1,14 +1,24 @@
 -- Visited summary rows by department: each listed department stands for its subtree's
--- population. One row per (department, grade), grade NULL = unrated.
-WITH rows AS (
-    SELECT unnest($rows::VARCHAR[]) AS row_code
+-- population (customers assigned to the subtree, or bound directly to one of its
+-- employees). One pass over customers and bindings, mapped to rows through the closure.
+-- One row per (department, grade), grade NULL = unrated; selected buckets only.
+WITH row_deps AS (
+    SELECT ancestor_code AS row_code, descendant_code AS dep
+    FROM department_tree
+    WHERE ancestor_code IN (SELECT unnest($rows::VARCHAR[]))
 ),
 members AS (
-    SELECT DISTINCT r.row_code, p.customer_code
-    FROM rows AS r,
-         LATERAL (SELECT customer_code FROM department_population(
-             (SELECT list(descendant_code) FROM department_tree
-              WHERE ancestor_code = r.row_code))) AS p
+    SELECT r.row_code, c.code AS customer_code
+    FROM customers AS c
+    JOIN row_deps AS r ON r.dep = c.department_code
+    WHERE NOT c.deleted
+    UNION
+    SELECT r.row_code, b.customer_code
+    FROM bindings AS b
+    JOIN employees AS e ON e.code = b.employee_code
+    JOIN row_deps AS r ON r.dep = e.department_code
+    JOIN customers AS c ON c.code = b.customer_code
+    WHERE NOT c.deleted
 )
 SELECT m.row_code,
        c.grade,
