@@ -419,21 +419,29 @@ def summary_rows(db: Database, scope: Scope, filters: Filters, by: str) -> list[
             if c in scope.departments]
 
 
-def _grade_block(counts: pd.DataFrame, grade_order: list[str | None]) -> list[dict[str, Any]]:
-    """Per grade and all grades ('*') from (grade, customers, visited_customers, visits)."""
-    by_grade = {None if pd.isna(g) else g: r for g, r in
-                zip(counts["grade"], counts.to_dict("records"), strict=True)}
+GradeCounts = dict[str | None, tuple[int, int, int]]
+
+
+def _grade_counts(counts: pd.DataFrame, key: str | None = None) -> dict[Any, GradeCounts]:
+    """{row key: {grade: (customers, visited, visits)}} in one pass over the query's rows."""
+    found: dict[Any, GradeCounts] = {}
+    keys = counts[key].tolist() if key else [None] * len(counts)
+    for row_key, grade, customers, visited, visits in zip(
+            keys, counts["grade"].tolist(), counts["customers"].tolist(),
+            counts["visited_customers"].tolist(), counts["visits"].tolist(), strict=True):
+        grade = None if grade is None or grade != grade else grade
+        found.setdefault(row_key, {})[grade] = (int(customers), int(visited), int(visits))
+    return found
+
+
+def _grade_block(counts: GradeCounts, grade_order: list[str | None]) -> list[dict[str, Any]]:
+    """Per grade and all grades ('*') from {grade: (customers, visited, visits)}."""
     block = []
     for grade in [*grade_order, ALL_GRADES]:
         if grade == ALL_GRADES:
-            customers = int(counts["customers"].sum())
-            visited = int(counts["visited_customers"].sum())
-            visits = int(counts["visits"].sum())
+            customers, visited, visits = (sum(v[i] for v in counts.values()) for i in range(3))
         else:
-            row = by_grade.get(grade)
-            customers = int(row["customers"]) if row else 0
-            visited = int(row["visited_customers"]) if row else 0
-            visits = int(row["visits"]) if row else 0
+            customers, visited, visits = counts.get(grade, (0, 0, 0))
         block.append({"grade": grade, "customers": customers, "visited_customers": visited,
                       "visits": visits, "avg_visits": safe_div(visits, customers)})
     return block
@@ -456,17 +464,17 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
         names = query(db, "department_names", {"codes": [filters.department]})
         total_name = str(names["name"].iloc[0]) if len(names) else ""
     out = [{"row_type": "total", "code": total_code, "name": total_name, **cell}
-           for cell in _grade_block(total_counts, grade_order)]
+           for cell in _grade_block(_grade_counts(total_counts).get(None, {}), grade_order)]
     if rows:
         name = "summary_by_employee" if by == "employee" else "summary_by_department"
         counts = query(db, name, {"rows": [c for c, _ in rows],
                                   "date_from": filters.date_from, "date_to": filters.date_to,
                                   "bucket_lows": params["bucket_lows"],
                                   "bucket_highs": params["bucket_highs"]})
+        parts = _grade_counts(counts, "row_code")
         for code, row_name in rows:
-            part = counts[counts["row_code"] == code]
             out += [{"row_type": by, "code": code, "name": row_name, **cell}
-                    for cell in _grade_block(part, grade_order)]
+                    for cell in _grade_block(parts.get(code, {}), grade_order)]
     frame = pd.DataFrame(out, columns=["row_type", "code", "name", "grade", "customers",
                                        "visited_customers", "visits", "avg_visits"])
     return _keep_none(frame, "grade")
