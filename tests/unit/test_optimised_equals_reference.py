@@ -74,6 +74,7 @@ def test_still_equal_after_an_incremental_import_and_a_settings_change(demo: Dat
         f"{employee},{customer},{day} {9 + i}:00:00,{day} {9 + i}:30:00" for i in range(3)]
     result = run_import(demo, "visits", "\n".join(lines).encode(), "day.csv", "tests")
     assert result.ok and result.inserted == 3
+    check_all(demo)  # the import refreshed only its own day
     current = business_settings.load(demo)
     business_settings.save(demo, replace(current, min_valid_stay_minutes=35.0), "tests")
     check_all(demo)
