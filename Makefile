@@ -40,6 +40,10 @@ test-quick: setup
 soak: setup system-deps
 	$(BIN)/pytest -q -m soak -p no:cacheprovider
 
+# Ten million visits: builds the large demo once (data/cache), writes docs/PERFORMANCE.md.
+bench: setup system-deps
+	PYTHONPATH=. $(BIN)/python -m tests.perf.bench
+
 lint: setup
 	$(BIN)/ruff check pipelines dashboard tests
 	$(BIN)/lint-imports
