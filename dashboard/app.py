@@ -14,6 +14,7 @@ from typing import Any
 import dash
 
 from dashboard import i18n
+from dashboard.api import init_api
 from dashboard.auth import init_auth
 from dashboard.context import attach
 from dashboard.downloads import init_downloads
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> dash.Dash:
     attach(server, db, settings)
     init_auth(app, settings, db)
     init_downloads(server)
+    init_api(server)
     for name in PAGE_MODULES:
         importlib.import_module(f"dashboard.pages.{name}")
     from dashboard.components import shell

@@ -91,7 +91,10 @@ def record(db: Database, scope: Scope, code: str) -> dict[str, Any]:
     return {
         "customer": rows.iloc[0].to_dict(),
         "owners": query(db, "customer_owners", {"code": code}),
-        "visits": query(db, "customer_visits", {"code": code, "limit": 20}),
+        # Only visits made by the scope's employees are listed (others are only counted).
+        "visits": query(db, "customer_visits_in_scope", {
+            "code": code, "limit": 20, "everyone": scope.everything,
+            "departments": scope.department_list}),
     }
 
 

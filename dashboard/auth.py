@@ -10,6 +10,7 @@ so a changed role or department applies at the next request.
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -43,8 +44,14 @@ HOME_PATH = "/visits"
 LOGIN_PATH = "/login"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset({LOGIN_PATH, "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
-PUBLIC_PREFIXES = ("/lang/", "/assets/", "/_dash-component-suites/")
+# /api/v1/ is the phone API: bearer tokens only, checked by dashboard.api itself.
+PUBLIC_PREFIXES = ("/lang/", "/assets/", "/_dash-component-suites/", "/api/v1/")
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+CALLBACK_PATH = "/_dash-update-component"
+# Dash's development routes: VisitLens never serves with dev tools, so they do not exist.
+DEV_PATHS = frozenset({"/_reload-hash"})
+# Dash's own page router assumes a path ('/...') and a query string ('?...' or empty).
+ROUTER_INPUTS = {"_pages_location.pathname": "/", "_pages_location.search": "?"}
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
 
@@ -201,9 +208,122 @@ def _guard() -> BaseResponse | None:
             return _error(403, "cross-site request refused")
         if request.mimetype != "application/json":
             return _error(403, "a JSON request is required")
+    if path in DEV_PATHS:
+        return _error(404, "not found")
     if request.method in ("GET", "HEAD") and path == "/":
         return redirect(HOME_PATH, 302)
     return None
+
+
+# -- the shape of a callback request ----------------------------------------------------------
+def _wildcard_keys(dependency_id: str) -> dict[str, str] | None:
+    """For a pattern-matching id ('{"page":["ALL"],...}'): key -> wildcard or '' (fixed)."""
+    if not dependency_id.startswith("{"):
+        return None
+    try:
+        parsed = json.loads(dependency_id)
+    except ValueError:
+        return None
+    return {k: v[0] if isinstance(v, list) and v and isinstance(v[0], str) else ""
+            for k, v in parsed.items()} if isinstance(parsed, dict) else None
+
+
+def _matches(dependency_id: str, item: Any) -> bool:
+    """Whether a request item ({id, property, value}) stands for this dependency's id."""
+    if not isinstance(item, dict) or not isinstance(item.get("property"), str):
+        return False
+    ident = item.get("id")
+    wildcards = _wildcard_keys(dependency_id)
+    if wildcards is None:
+        return ident == dependency_id
+    if not isinstance(ident, dict) or set(ident) != set(wildcards):
+        return False
+    fixed = json.loads(dependency_id)
+    return all(ident[k] == fixed[k] for k, w in wildcards.items() if not w)
+
+
+def _multi(dependency_id: str) -> bool:
+    """ALL and ALLSMALLER dependencies arrive as a list of items."""
+    return any(w in ("ALL", "ALLSMALLER") for w in (_wildcard_keys(dependency_id) or {}).values())
+
+
+def _items_ok(items: Any, dependencies: list[dict[str, Any]], outputs: bool = False) -> bool:
+    if not isinstance(items, list) or len(items) != len(dependencies):
+        return False
+    for item, dependency in zip(items, dependencies, strict=True):
+        ident, prop = dependency["id"], dependency["property"]
+        if _multi(ident):
+            group = item if isinstance(item, list) else None if outputs else [item]
+            if group is None or not all(
+                    _matches(ident, i) and i["property"] == prop for i in group):
+                return False
+        elif not (_matches(ident, item) and item["property"] == prop):
+            return False
+    return True
+
+
+def _output_dependencies(output: str) -> list[dict[str, Any]]:
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    found = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        found.append({"id": ident, "property": prop.split("@")[0]})
+    return found
+
+
+def callback_request_problem(body: Any, callbacks: dict[str, Any]) -> str | None:
+    """What is wrong with a /_dash-update-component body (None: a well-formed request).
+
+    The browser's renderer always sends the inputs, state and outputs of a registered
+    callback, in its order, with the ids and properties it declared, and changed ids among
+    its inputs. Anything else is forged: it is refused with 400 here, before Dash's own
+    code (which assumes that shape and would fail with a 500) or any callback runs.
+    """
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    output = body.get("output")
+    spec = callbacks.get(output) if isinstance(output, str) else None
+    if spec is None or not isinstance(output, str):
+        return "unknown callback"
+    inputs, state = body.get("inputs"), body.get("state", [])
+    if not _items_ok(inputs, spec.get("inputs", [])) or not _items_ok(
+            state, spec.get("state", [])):
+        return "inputs or state do not match the callback"
+    declared = _output_dependencies(output)
+    outputs = body.get("outputs")
+    if not output.startswith(".."):
+        outputs = [outputs]
+    if not spec.get("no_output") and not _items_ok(outputs, declared, outputs=True):
+        return "outputs do not match the callback"
+    from dash._utils import stringify_id
+
+    keys = set()
+    for item in cast("list[Any]", inputs) + cast("list[Any]", state):
+        for one in item if isinstance(item, list) else [item]:
+            name = f"{stringify_id(one['id'])}.{one['property']}"
+            keys.add(name)
+            value, start = one.get("value"), ROUTER_INPUTS.get(name)
+            if start is not None and value is not None and not (
+                    isinstance(value, str) and (value.startswith(start)
+                                                or (start == "?" and value == ""))):
+                return f"{name} must be text starting with {start}"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(c in keys for c in changed):
+        return "changed ids are not inputs of the callback"
+    return None
+
+
+def _callback_request_check(dash_app: dash.Dash) -> Callable[[], BaseResponse | None]:
+    """A before_request hook (after Dash's own set-up) refusing malformed callback bodies."""
+
+    def check() -> BaseResponse | None:
+        if request.path != CALLBACK_PATH or request.method != "POST":
+            return None
+        problem = callback_request_problem(request.get_json(silent=True),
+                                           dash_app.callback_map)
+        return _error(400, f"bad callback request: {problem}") if problem else None
+
+    return check
 
 
 # -- security headers ------------------------------------------------------------------------
@@ -431,6 +551,8 @@ def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
 
     # First of all before_request handlers: nothing of Dash runs for a refused request.
     server.before_request_funcs.setdefault(None, []).insert(0, _guard)
+    # Appended: runs after Dash's own set-up hook, which registers the callbacks.
+    server.before_request(_callback_request_check(dash_app))
     server.after_request(_security_headers_for(dash_app, settings))
     server.add_url_rule(LOGIN_PATH, "visitlens_login", _login_view, methods=["GET", "POST"])
     server.add_url_rule("/logout", "visitlens_logout", _logout_view, methods=["POST"])

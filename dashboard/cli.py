@@ -8,7 +8,7 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -260,6 +260,101 @@ def cmd_share(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    """A new password from standard input (one line), else asked twice on the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != password:
+        raise CliError("the passwords differ")
+    return password
+
+
+def cmd_employee_password(args: argparse.Namespace) -> int:
+    """Set an employee's password for the phone API (docs/API.md)."""
+    from pipelines.api_tokens import TokenError, set_employee_password
+
+    password = _read_password(args.password_stdin)
+    with _open(args) as db:
+        try:
+            set_employee_password(db, args.code, password)
+        except TokenError as exc:
+            raise CliError(str(exc)) from exc
+    print(f"API password of employee {args.code} set")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Issue, revoke or list phone API tokens."""
+    from pipelines.api_tokens import TokenError, issue_token, list_tokens, revoke_token
+
+    with _open(args) as db:
+        try:
+            if args.token_command == "issue":
+                issued = issue_token(db, args.employee, args.days)
+                print(issued.token)
+                print(f"token {issued.token_id} for employee {issued.employee_code}, "
+                      f"expires {issued.expires_at:%Y-%m-%d %H:%M:%S} (shown once: keep it)",
+                      file=sys.stderr)
+            elif args.token_command == "revoke":
+                if revoke_token(db, args.token_id):
+                    print(f"token {args.token_id} revoked")
+                else:
+                    print(f"token {args.token_id} was already revoked")
+            else:
+                for info in list_tokens(db, args.employee):
+                    state = ("revoked" if info.revoked_at is not None
+                             else "active" if info.active(datetime.now()) else "expired")
+                    used = (f"{info.last_used_at:%Y-%m-%d %H:%M}" if info.last_used_at
+                            else "never")
+                    print(f"{info.token_id}  {info.employee_code:<12} {state:<8} "
+                          f"expires {info.expires_at:%Y-%m-%d %H:%M}  last used {used}")
+        except TokenError as exc:
+            raise CliError(str(exc)) from exc
+    return 0
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not 0 < value <= 365:
+        raise argparse.ArgumentTypeError("a token lasts more than 0 and at most 365 days")
+    return value
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a consistent copy of the database to FILE (the server must not be running)."""
+    from pipelines.backup import BackupError, backup_file
+
+    settings = Settings.from_env(args.db)
+    try:
+        target = backup_file(settings.db_file, Path(args.file))
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    except DatabaseLockedError as exc:
+        raise CliError(f"{exc} While the server runs, an administrator downloads a backup "
+                       "from /download/backup instead.") from exc
+    print(f"Backup of {settings.db_path} written to {target}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Put a backup FILE in place of the database (the server must be stopped)."""
+    from pipelines.backup import BackupError, restore
+
+    settings = Settings.from_env(args.db)
+    try:
+        kept = restore(Path(args.file), settings.db_file)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"Restored {args.file} into {settings.db_path}")
+    if kept is not None:
+        print(f"The replaced database was kept as {kept}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments exit with status 1 like every other error (DESIGN.md section 5)."""
 
@@ -334,6 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
     share_revoke.add_argument("to_employee", metavar="TO_EMPLOYEE")
     share_revoke.set_defaults(func=cmd_share)
 
+    backup = sub.add_parser("backup", help="write a consistent copy of the database to "
+                            "FILE (while the server runs: /download/backup)")
+    backup.add_argument("file", metavar="FILE")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="put a backup FILE in place of the database "
+                             "(the server must be stopped; the old file is kept)")
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(func=cmd_restore)
+
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     add = user_sub.add_parser("add", help="add a user")
@@ -342,6 +447,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--department", action="append", metavar="CODE")
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(func=cmd_user_add)
+
+    employee = sub.add_parser("employee", help="employees' access to the phone API")
+    employee_sub = employee.add_subparsers(dest="employee_command", required=True,
+                                           parser_class=_Parser)
+    password = employee_sub.add_parser("password", help="set an employee's API password")
+    password.add_argument("code", metavar="CODE")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(func=cmd_employee_password)
+
+    token = sub.add_parser("token", help="phone API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True, parser_class=_Parser)
+    issue = token_sub.add_parser("issue", help="issue a token (printed once)")
+    issue.add_argument("employee", metavar="EMPLOYEE")
+    issue.add_argument("--days", type=_days, default=30, help="lifetime (default 30)")
+    issue.set_defaults(func=cmd_token)
+    revoke = token_sub.add_parser("revoke", help="revoke a token at once")
+    revoke.add_argument("token_id", metavar="TOKEN_ID")
+    revoke.set_defaults(func=cmd_token)
+    listing = token_sub.add_parser("list", help="list tokens (without their secrets)")
+    listing.add_argument("employee", metavar="EMPLOYEE", nargs="?")
+    listing.set_defaults(func=cmd_token)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Flask, Response, abort, request, send_file
+from flask import Flask, Response, abort, jsonify, request, send_file
 
 from dashboard import i18n
 from dashboard.auth import login_required_download
@@ -62,9 +62,43 @@ def _job_view(job_id: str) -> Response:
     return response
 
 
+@login_required_download
+def _backup_view() -> Response:
+    """A consistent copy of the whole database, for administrators (audited, refusals too).
+
+    The copy is made by this process, the only one that may open the database file while
+    the server runs, into a temporary file that is deleted once it has been sent.
+    """
+    from datetime import datetime
+
+    from dashboard.auth import NotAllowed, require_admin
+    from dashboard.context import get_db, get_jobs
+    from pipelines import audit
+    from pipelines.backup import snapshot
+
+    try:
+        scope = require_admin("backup.download")
+    except NotAllowed:
+        refused = jsonify({"error": "administrators only"})
+        refused.status_code = 403
+        return refused
+    db = get_db()
+    path = snapshot(db, get_jobs().file_path(".duckdb"))
+    with db.transaction() as cur:
+        audit.record(cur, scope.username, "backup.download", "database", None, None,
+                     {"bytes": path.stat().st_size})
+    response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
+                         download_name=f"visitlens-backup-{datetime.now():%Y%m%d-%H%M%S}.duckdb",
+                         conditional=False)
+    response.headers["Cache-Control"] = "no-store"
+    response.call_on_close(lambda: path.unlink(missing_ok=True))
+    return response
+
+
 def init_downloads(server: Flask) -> None:
     """Register the download routes on the Flask app."""
     server.add_url_rule(
         "/download/template/<kind>.xlsx", "visitlens_template", _template_view, methods=["GET"]
     )
     server.add_url_rule("/download/job/<job_id>", "visitlens_job", _job_view, methods=["GET"])
+    server.add_url_rule("/download/backup", "visitlens_backup", _backup_view, methods=["GET"])

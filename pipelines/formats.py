@@ -11,11 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import posixpath
 import re
+import struct
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
+from xml.etree import ElementTree
 
 import pandas as pd
 import pyarrow as pa
@@ -123,6 +128,14 @@ KINDS: tuple[str, ...] = tuple(FORMATS)
 ROW = "_row"  # the spreadsheet row number of a record
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_048_576 - 1  # an Excel sheet holds 1 048 576 rows, the header included
+# An XLSX is a zip of XML parts. Bounds checked before the workbook is read, so a tiny
+# "zip bomb" cannot make the reader expand gigabytes: a 50 MB workbook of real data holds
+# about 400 MB of XML compressed 7 to 15 times; Excel writes a few dozen parts.
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_XLSX_RATIO = 100  # of a part larger than XLSX_RATIO_FROM when uncompressed
+XLSX_RATIO_FROM = 1024 * 1024
+MAX_XLSX_PARTS = 1000
+MAX_HEADER_SHOWN = 100  # characters of an unknown header cell quoted in a problem
 
 
 @dataclass
@@ -180,6 +193,31 @@ def _normalise_header(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\ufeff", "").strip()).lower()
 
 
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def mixed_encoding_lines(data: bytes, limit: int = 5) -> list[int]:
+    """Lines (1-based) of a file that is not UTF-8 as a whole but holds UTF-8 Chinese text.
+
+    GB18030 decodes almost any byte sequence, so UTF-8 lines in a GBK file would silently
+    turn into mojibake ("张三" -> "寮犱笁"); a non-ASCII line that is valid UTF-8 and holds
+    Chinese characters betrays such a file. Only the first `limit` lines are returned.
+    """
+    found: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            continue
+        if _CJK.search(text):
+            found.append(number)
+            if len(found) >= limit:
+                break
+    return found
+
+
 def decode_text(data: bytes) -> tuple[str | None, str | None]:
     """Decode CSV bytes as UTF-8 (BOM optional) or else GB18030 (a superset of GBK).
 
@@ -215,6 +253,128 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, timedelta):
         return str(value)
     return str(value)
+
+
+class UnsafeWorkbook(ValueError):
+    """An XLSX that is refused before it is read; the message says why (for users)."""
+
+    def __init__(self, code: str, template: str, **params: Any) -> None:
+        self.problem = problem(None, None, code, template, **params)
+        super().__init__(self.problem.message)
+
+
+def _zip_entry_count(data: bytes) -> int | None:
+    """The number of entries the zip's end record declares (None when there is none)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return None
+    count = int(struct.unpack("<H", data[end + 10:end + 12])[0])
+    if count == 0xFFFF:  # zip64: the count is in the zip64 end record
+        locator = data.rfind(b"PK\x06\x07", 0, end)
+        if locator >= 0 and locator + 20 <= len(data):
+            offset = int(struct.unpack("<Q", data[locator + 8:locator + 16])[0])
+            if data[offset:offset + 4] == b"PK\x06\x06" and offset + 40 <= len(data):
+                count = int(struct.unpack("<Q", data[offset + 32:offset + 40])[0])
+    return count
+
+
+def _first_sheet_part(book: zipfile.ZipFile) -> str | None:
+    """The zip path of the workbook's first sheet (the one imported), if it can be found."""
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        texts = [book.read(name) for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+                 if book.getinfo(name).file_size <= 16 * 1024 * 1024]
+        if len(texts) != 2 or any(_DTD.search(t) for t in texts):
+            return None  # too big to be real, or a DTD: the scan refuses the file
+        workbook, rels = (ElementTree.fromstring(t) for t in texts)
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, zlib.error):
+        return None
+    sheet = next((e for e in workbook.iter() if e.tag.endswith("}sheet")), None)
+    rel_id = sheet.get(rel_ns) if sheet is not None else None
+    for rel in rels.iter():
+        if rel.get("Id") == rel_id and rel.get("Target"):
+            target = str(rel.get("Target"))
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join("xl", target))
+    return None
+
+
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"')
+
+
+def check_xlsx(data: bytes) -> None:
+    """Refuse a workbook whose parts could exhaust the reader, before it is read.
+
+    Checks, in this order: the number of parts, the declared sizes (in total and each
+    part's compression ratio), then every part is decompressed in chunks — so a part whose
+    header lies about its size fails its checksum instead of expanding — while looking for
+    document type declarations (entity expansion: Excel never writes a DTD) and for formula
+    cells in the first sheet (their stored result may be missing or stale: refused, the
+    user pastes values instead).
+
+    Raises:
+        UnsafeWorkbook: with a problem for the user.
+    """
+    count = _zip_entry_count(data)
+    if count is not None and count > MAX_XLSX_PARTS:
+        raise UnsafeWorkbook("unsafe_workbook", N_(
+            "The workbook has {count} parts; a spreadsheet has far fewer. It is refused."),
+            count=count)
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnsafeWorkbook("bad_file", N_(
+            "The file cannot be read as an Excel workbook: {error}"), error=str(exc)[:200]) \
+            from None
+    parts = book.infolist()
+    total = sum(p.file_size for p in parts)
+    if len(parts) > MAX_XLSX_PARTS or total > MAX_XLSX_UNCOMPRESSED:
+        raise UnsafeWorkbook("unsafe_workbook", N_(
+            "The workbook expands to {size} MB; at most {limit} MB can be read. Split it "
+            "into smaller files."), size=round(total / 2**20), limit=MAX_XLSX_UNCOMPRESSED
+            // 2**20)
+    for part in parts:
+        if part.file_size > XLSX_RATIO_FROM and \
+                part.file_size > MAX_XLSX_RATIO * max(part.compress_size, 1):
+            raise UnsafeWorkbook("unsafe_workbook", N_(
+                "The workbook part '{part}' is compressed {ratio} times, far more than "
+                "spreadsheet data (a \"zip bomb\"). It is refused."),
+                part=part.filename[:100], ratio=part.file_size // max(part.compress_size, 1))
+    first_sheet = _first_sheet_part(book)
+    for part in parts:
+        _scan_part(book, part, part.filename == first_sheet)
+
+
+def _scan_part(book: zipfile.ZipFile, part: zipfile.ZipInfo, first_sheet: bool) -> None:
+    """Decompress one part in chunks (bounded by its declared size) and look into it."""
+    tail, last_ref = b"", b""
+    try:
+        with book.open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                window = tail + chunk
+                if _DTD.search(window):
+                    raise UnsafeWorkbook("unsafe_workbook", N_(
+                        "The workbook part '{part}' declares a document type (DTD), which "
+                        "Excel never writes (it can expand entities without end). It is "
+                        "refused."), part=part.filename[:100])
+                if first_sheet:
+                    formula = _FORMULA.search(window)
+                    if formula is not None:
+                        refs = _CELL_REF.findall(window, 0, formula.start())
+                        raise UnsafeWorkbook("formula_cells", N_(
+                            "The first sheet holds formulas (cell {cell}); their results may "
+                            "be missing or out of date. Copy the cells and paste them as "
+                            "values, then import again."),
+                            cell=(refs[-1] if refs else last_ref).decode() or "?")
+                    refs = _CELL_REF.findall(window)
+                    last_ref = refs[-1] if refs else last_ref
+                tail = window[-64:]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+        raise UnsafeWorkbook("bad_file", N_(
+            "The file cannot be read as an Excel workbook: {error}"), error=str(exc)[:200]) \
+            from None
 
 
 def _records_from_xlsx(data: bytes) -> tuple[list[list[Any]], list[int]]:
@@ -324,8 +484,9 @@ def _header_problems(kind: str, headers: Sequence[str]) -> tuple[list[str | None
             continue
         canonical = mapping.get(_normalise_header(text)) or mapping.get(text)
         if canonical is None:
+            shown = text if len(text) <= MAX_HEADER_SHOWN else text[:MAX_HEADER_SHOWN] + "…"
             problems.append(
-                problem(1, text, "unknown_column", N_("Unknown column '{name}'."), name=text)
+                problem(1, shown, "unknown_column", N_("Unknown column '{name}'."), name=shown)
             )
             mapped.append(None)
         elif canonical in seen:
@@ -377,15 +538,24 @@ def read_file(kind: str, data: bytes, filename: str) -> RawTable:
     fast: pa.Table | None = None
     if name.endswith((".xlsx", ".xlsm")):
         try:
+            check_xlsx(data)
+        except UnsafeWorkbook as exc:
+            return RawTable(kind, empty, [], [exc.problem])
+        try:
             records, numbers = _records_from_xlsx(data)
         except Exception as exc:  # calamine raises several types for broken files
             return RawTable(kind, empty, [], [problem(None, None, "bad_file",
                 N_("The file cannot be read as an Excel workbook: {error}"), error=str(exc)[:200])])
     elif name.endswith((".csv", ".txt")):
-        text, _encoding = decode_text(data)
+        text, encoding = decode_text(data)
         if text is None:
             return RawTable(kind, empty, [], [problem(None, None, "bad_encoding",
                 N_("The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8."))])
+        mixed = mixed_encoding_lines(data) if encoding == "gb18030" else []
+        if mixed:
+            return RawTable(kind, empty, [], [problem(None, None, "mixed_encoding",
+                N_("The file mixes encodings: line(s) {lines} are UTF-8, others GBK. Save "
+                   "the whole file as CSV UTF-8."), lines=", ".join(map(str, mixed)))])
         unclosed = _unclosed_quote_row(text)
         if unclosed is not None:
             return RawTable(kind, empty, [], [problem(unclosed, None, "unclosed_quote",
@@ -527,8 +697,12 @@ def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM CSV (what Excel opens correctly), formula-like cells neutralised."""
-    return _neutralised(frame).to_csv(index=False).encode("utf-8-sig")
+    """UTF-8 with BOM CSV (what Excel opens correctly), formula-like cells neutralised.
+
+    Lines end with CRLF, as in the web exports: a value holding a lone CR is then quoted
+    (with LF endings it would not be, and a reader would split the row there).
+    """
+    return _neutralised(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet_name: str = "Sheet1") -> bytes:

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from pipelines import business_settings, derive, geo, load_visits, summaries
+from pipelines.api_tokens import set_employee_password
 from pipelines.db import Database, DatabaseLockedError
 from pipelines.formats import FORMATS
 from pipelines.users import add_user
@@ -250,6 +251,7 @@ def build_demo(
             summaries.refresh(cur, None)
         report("users", 0.93)
         logins = _add_logins(db)
+        logins.append(_add_phone_login(db))
         with db.transaction() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO settings (key, value) VALUES ('demo', ?)",
@@ -1082,6 +1084,31 @@ def _add_logins(db: Database) -> list[DemoLogin]:
         scope = f"{names[department]} ({department})" if department else "everything"
         logins.append(DemoLogin(username, password, f"{role} — {scope}"))
     return logins
+
+
+PHONE_PASSWORD = "visitlens-phone"
+
+
+def _add_phone_login(db: Database) -> DemoLogin:
+    """An API password for one employee of the supervisor's region, so that the curl
+    session of docs/API.md works against `make demo`: the first active one by code who
+    looks after customers and has plans."""
+    region = next(dep for _user, _pw, role, dep in LOGINS if role == "supervisor")
+    row = db.execute(
+        """SELECT e.code, e.name, d.name FROM employees AS e
+           JOIN department_tree AS t ON t.descendant_code = e.department_code
+           JOIN departments AS d ON d.code = e.department_code
+           WHERE t.ancestor_code = ? AND e.status = 'active'
+             AND EXISTS (SELECT 1 FROM bindings AS b WHERE b.employee_code = e.code)
+             AND EXISTS (SELECT 1 FROM plans AS p WHERE p.employee_code = e.code)
+           ORDER BY e.code LIMIT 1""",
+        [region],
+    ).fetchone()
+    if row is None:
+        raise DemoError("the demo has no active employee with customers for the phone login")
+    set_employee_password(db, str(row[0]), PHONE_PASSWORD)
+    return DemoLogin(str(row[0]), PHONE_PASSWORD,
+                     f"employee (phone API only, docs/API.md) — {row[1]}, {row[2]}")
 
 
 # -- sample import files --------------------------------------------------------------------

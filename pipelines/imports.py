@@ -1,5 +1,5 @@
 """Detect and import a file: the one path used by the command line, the import page and
-(later) the phone API.
+the phone API (rows as dictionaries, :func:`import_records`).
 
 Import = read -> detect -> (no problems) -> write, all inside one transaction that also
 records the import history and the audit entry: all rows or none.
@@ -8,17 +8,18 @@ records the import history and the audit entry: all rows or none.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from pipelines import audit, business_settings, formats, load_master, load_plans, load_visits
 from pipelines.context import WriteContext
 from pipelines.db import Database
-from pipelines.formats import Problem
+from pipelines.formats import Problem, RawTable
 from pipelines.validate import detect
 
 Progress = Callable[[str, float], None]
@@ -106,9 +107,71 @@ def run_import(
         progress: called with (stage, fraction done) as the work advances.
     """
     report = progress or _noop
-    prepare, write = STEPS[kind]
     report("read", 0.0)
     raw = formats.read_file(kind, data, filename)
+    return _detect_and_write(db, raw, filename, username, detect_only, report)
+
+
+def import_records(
+    db: Database,
+    kind: str,
+    records: Sequence[Mapping[str, str | None]],
+    username: str | None,
+    filename: str,
+) -> ImportResult:
+    """Import rows that arrive as dictionaries (the phone API) exactly as a file's rows.
+
+    The rows become the RawTable a file would give (text trimmed the same way, row numbers
+    from 2 as under a header), then run through the same detect and the same one write
+    transaction as :func:`run_import`, so a check-in from a phone lands in the reports at
+    once with the same checks, skips and history as an imported file.
+
+    Args:
+        db: the database.
+        kind: one of formats.KINDS.
+        records: field -> text (None = empty); fields are the format's column names.
+        username: who writes (stored in the import history and the audit log).
+        filename: a label for the history, e.g. "api:check-in".
+
+    Raises:
+        ValueError: an unknown kind or field name (a programming error, not bad input).
+    """
+    if not records:
+        return ImportResult(kind, True, 0)
+    return _detect_and_write(db, raw_from_records(kind, records), filename, username, False,
+                             _noop)
+
+
+def raw_from_records(kind: str, records: Sequence[Mapping[str, str | None]]) -> RawTable:
+    """The RawTable of dictionaries: every column of the format (so required ones are
+    checked even when no record names them), as trimmed text (missing and None = empty),
+    numbered from row 2 as under a header row."""
+    if kind not in formats.FORMATS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    known = [c.name for c in formats.FORMATS[kind]]
+    unknown = sorted({name for record in records for name in record} - set(known))
+    if unknown:
+        raise ValueError(f"unknown {kind} field(s): {', '.join(unknown)}")
+    arrays: dict[str, pa.Array] = {}
+    for name in known:
+        values = [record.get(name) or "" for record in records]
+        arrays[name] = formats._trim(pa.array(values, pa.string()))
+    arrays[formats.ROW] = pa.array(range(2, len(records) + 2), pa.int64())
+    return RawTable(kind, pa.table(arrays), known, [])
+
+
+def _detect_and_write(
+    db: Database,
+    raw: RawTable,
+    filename: str,
+    username: str | None,
+    detect_only: bool,
+    report: Progress,
+) -> ImportResult:
+    """Detect the rows, and unless `detect_only` or problems, write them in one transaction
+    with the import history and the audit entry (the shared core of every import)."""
+    kind = raw.kind
+    prepare, write = STEPS[kind]
     settings = business_settings.load(db)
     report("detect", 0.3)
     if detect_only:

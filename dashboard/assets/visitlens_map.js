@@ -41,7 +41,10 @@ window.visitlens_map = {
       for (var k in props.keys) {
         if (names[k]) { parts.push(names[k] + ": " + props.keys[k]); }
       }
-      layer.bindTooltip(parts.join(" · "));
+      // Leaflet puts a string tooltip in as HTML: employee names go in as text instead.
+      var tip = document.createElement("span");
+      tip.textContent = parts.join(" · ");
+      layer.bindTooltip(tip);
       layer.on("click", function (event) {
         var map = event.target._map;
         map.setView(event.latlng, Math.min(map.getZoom() + 2, 18));

@@ -56,6 +56,13 @@ def version_id(grid_id: str) -> str:
     return f"{grid_id}-version"
 
 
+def next_version(version: Any) -> int:
+    """The grid's version store, bumped (browser input: anything but a small int restarts)."""
+    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version < 2**31:
+        return version + 1
+    return 1
+
+
 def server_grid(
     grid_id: str,
     column_defs: list[dict[str, Any]],

@@ -104,14 +104,25 @@ def _is_current(page_key: str, pathname: str | None) -> bool:
     Input(ids.URL, "pathname"),
     Input(ids.URL, "search"),
 )
-def follow_location(pathname: str | None, search: str | None) -> tuple[list[str], list[str]]:
+def follow_location(pathname: Any, search: Any) -> tuple[list[str], list[str]]:
     """Mark the current page in the navigation; let the language switch come back to it."""
+    pathname = pathname if isinstance(pathname, str) else None  # browser input
+    search = search if isinstance(search, str) else None
     here = (pathname or "/") + (search or "")
-    nav_outputs: list[dict[str, Any]] = ctx.outputs_list[0]
-    lang_outputs: list[dict[str, Any]] = ctx.outputs_list[1]
+    pages = _id_values(ctx.outputs_list[0], "page")
+    languages = _id_values(ctx.outputs_list[1], "lang")
     classes = [
-        "vl-nav-link vl-nav-active" if _is_current(o["id"]["page"], pathname) else "vl-nav-link"
-        for o in nav_outputs
+        "vl-nav-link vl-nav-active" if page in PAGE_BY_KEY and _is_current(page, pathname)
+        else "vl-nav-link"
+        for page in pages
     ]
-    hrefs = [_lang_href(o["id"]["lang"], here) for o in lang_outputs]
+    hrefs = [_lang_href(lang if lang in i18n.LANGUAGES else i18n.LANGUAGES[0], here)
+             for lang in languages]
     return classes, hrefs
+
+
+def _id_values(outputs: Any, name: str) -> list[str]:
+    """The `name` of each pattern-matched output id (the request says which ids exist)."""
+    items = outputs if isinstance(outputs, list) else []
+    return [str(o["id"].get(name)) if isinstance(o, dict) and isinstance(o.get("id"), dict)
+            else "" for o in items]

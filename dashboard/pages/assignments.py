@@ -135,12 +135,12 @@ def choose_employee(employee: Any, _changes: Any, version: Any) -> tuple[Any, An
     """Refresh the employee's customers, and list the shares they give and receive."""
     code = _employee(employee)
     if code is None:
-        return int(version or 0) + 1, None, []
+        return grid.next_version(version), None, []
     db, scope = get_db(), current_scope()
     try:
         metrics.checked_employees(db, scope, (code,))
     except ScopeError:
-        return int(version or 0) + 1, _("Not allowed: that filter is outside your scope."), []
+        return grid.next_version(version), _("Not allowed: that filter is outside your scope."), []
     shares = query_records(db, "shares_of", {"employee": code})
     gives = [f"{s['to_name']} ({s['to_employee_code']})" for s in shares
              if s["from_employee_code"] == code]
@@ -151,7 +151,7 @@ def choose_employee(employee: Any, _changes: Any, version: Any) -> tuple[Any, An
         _("Shared from: {names}").format(names=", ".join(gets)) if gets else ""]))
     options = [{"label": f"{s['from_name']} → {s['to_name']}",
                 "value": f"{s['from_employee_code']}>{s['to_employee_code']}"} for s in shares]
-    return int(version or 0) + 1, text or None, options
+    return grid.next_version(version), text or None, options
 
 
 def _how(row: dict[str, Any]) -> str:
@@ -194,7 +194,7 @@ def employee_rows(request: Any, employee: Any) -> dict[str, Any]:
     State(grid.version_id(ids.ASSIGN_DEPARTMENT_GRID), "data"),
 )
 def choose_department(_department: Any, _changes: Any, version: Any) -> int:
-    return int(version or 0) + 1
+    return grid.next_version(version)
 
 
 @callback(
@@ -277,7 +277,7 @@ def _mutate(action: str, change: Callable[[str | None], int], done: str,
         count = change(scope.username)
     except EditError as exc:
         return message(str(exc), False), no_update
-    return message(done.format(count=count), True), int(changes or 0) + 1
+    return message(done.format(count=count), True), grid.next_version(changes)
 
 
 @callback(

@@ -54,7 +54,7 @@ def layout(**query_args: Any) -> Component:
     State(grid.version_id(ids.AUDIT_GRID), "data"),
 )
 def refresh(_search: Any, version: Any) -> int:
-    return int(version or 0) + 1
+    return grid.next_version(version)
 
 
 @callback(

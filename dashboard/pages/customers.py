@@ -219,7 +219,7 @@ def _filters(search: Any, grades: Any, department: Any, owner: Any,
     State(grid.version_id(ids.CUST_GRID), "data"),
 )
 def refresh_list(*args: Any) -> int:
-    return int(args[-1] or 0) + 1
+    return grid.next_version(args[-1])
 
 
 @callback(
@@ -460,7 +460,7 @@ def save(_clicks: Any, mode: Any, *values: Any) -> tuple[Any, ...]:
         return html.Div(html.Ul(lines), className="vl-notice vl-notice-warning",
                         role="alert"), no_update, no_update, no_update
     return (message(_("Saved {code}.").format(code=stored["code"]), True), True,
-            int(changes or 0) + 1, stored["code"])
+            grid.next_version(changes), stored["code"])
 
 
 @callback(
@@ -508,7 +508,7 @@ def delete_or_restore(confirmed: Any, restore: Any, selected: Any, changes: Any)
     except EditError as exc:
         return message(str(exc), False), no_update
     text = _("{count} customers restored.") if restoring else _("{count} customers deleted.")
-    return message(text.format(count=done), True), int(changes or 0) + 1
+    return message(text.format(count=done), True), grid.next_version(changes)
 
 
 # -- export ---------------------------------------------------------------------------------

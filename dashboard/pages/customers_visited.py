@@ -255,7 +255,8 @@ def update_totals(department: Any, start: Any, end: Any, by: Any, buckets: Any,
         totals = [r for r in _wide_rows(frame) if r["row_type"] == "total"]
     except (ScopeError, FilterError):
         totals = []
-    return {**(options or {}), "pinnedTopRowData": totals}, int(version or 0) + 1
+    return {**(options if isinstance(options, dict) else {}),
+            "pinnedTopRowData": totals}, grid.next_version(version)
 
 
 @callback(
@@ -288,7 +289,7 @@ def summary_rows(request: Any, department: Any, start: Any, end: Any, by: Any,
     State(grid.version_id(ids.CV_LIST_GRID), "data"),
 )
 def refresh_list(_d: Any, _s: Any, _e: Any, _b: Any, version: Any) -> int:
-    return int(version or 0) + 1
+    return grid.next_version(version)
 
 
 def _list_rows(frame: Any) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import archive, metrics
 from dashboard.auth import current_scope
-from dashboard.components import ids
+from dashboard.components import grid, ids
 from dashboard.components.filter_bar import (
     build_employee_filter,
     company_today,
@@ -35,6 +35,9 @@ from dashboard.sql import query_records
 from pipelines import audit
 
 KEY = "plans"
+# Customers of one plan or route: a day's round is a few dozen; the limit keeps a forged
+# list from making the scope checks and the route solver run for minutes.
+MAX_PLAN_CUSTOMERS = 200
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 NEW = "__new__"
 
@@ -60,6 +63,25 @@ def may_plan(scope: Scope, employee: str) -> bool:
         return False
     try:
         metrics.checked_employees(get_db(), scope, (employee,))
+    except ScopeError:
+        return False
+    return True
+
+
+def _codes(values: Any) -> list[str]:
+    """The customer codes of a picker's value (browser input: anything else is dropped)."""
+    return [c for c in values if isinstance(c, str)] if isinstance(values, list) else []
+
+
+def _too_many() -> str:
+    return _("At most {limit} customers fit in one plan or route.").format(
+        limit=MAX_PLAN_CUSTOMERS)
+
+
+def _in_scope(db: Any, scope: Scope, employee: str) -> bool:
+    """Whether an employee id sent by the browser is inside the scope (reading their plans)."""
+    try:
+        metrics.checked_employees(db, scope, (employee,))
     except ScopeError:
         return False
     return True
@@ -295,7 +317,7 @@ def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
         raise PreventUpdate
     db, scope = get_db(), current_scope()
     code = _employee(employee)
-    if code is None:
+    if code is None or not _in_scope(db, scope, code):
         raise PreventUpdate
     if isinstance(trigger, dict) and trigger.get("type") == "vl-plan-day":
         day = parse_date(trigger.get("day"))
@@ -348,7 +370,7 @@ def search_customers(search: Any, selected: Any) -> list[dict[str, str]]:
 def from_route(route_id: Any, employee: Any, name: Any) -> tuple[Any, Any, Any]:
     """'As route visit': the plan takes the route's customers in order."""
     code = _employee(employee)
-    if code is None or route_id is None:
+    if code is None or route_id is None or not _in_scope(get_db(), current_scope(), code):
         raise PreventUpdate
     route = next((r for r in _routes(get_db(), code) if r["route_id"] == route_id), None)
     if route is None:
@@ -364,8 +386,9 @@ def from_route(route_id: Any, employee: Any, name: Any) -> tuple[Any, Any, Any]:
 )
 def show_order(codes: Any, options: Any) -> list[Component]:
     """The customers in visiting order, with arrows to move them."""
-    codes = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
-    names = {o["value"]: o["label"] for o in options or [] if isinstance(o, dict)}
+    codes = _codes(codes)[:MAX_PLAN_CUSTOMERS]
+    names = {o.get("value"): o.get("label") for o in options if isinstance(o, dict)
+             and isinstance(o.get("label"), str)} if isinstance(options, list) else {}
     return [html.Li(className="vl-order-item", children=[
         html.Span(names.get(c, c)),
         html.Button("↑", id=ids.plan_move(i, "up"), n_clicks=0, className="vl-arrow",
@@ -385,9 +408,9 @@ def move(_clicks: Any, codes: Any) -> list[str]:
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not ctx.triggered[0].get("value"):
         raise PreventUpdate
-    codes = list(codes or [])
+    codes = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
     i = trigger.get("index")
-    if not isinstance(i, int):
+    if not isinstance(i, int) or isinstance(i, bool):
         raise PreventUpdate
     j = i - 1 if trigger.get("dir") == "up" else i + 1
     if not (0 <= i < len(codes) and 0 <= j < len(codes)):
@@ -409,7 +432,9 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
     """Reorder for a short trip from the first customer (OR-Tools), and draw both trips."""
     from pipelines.routing import suggest_order
 
-    codes = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
+    codes = list(dict.fromkeys(_codes(codes)))
+    if len(codes) > MAX_PLAN_CUSTOMERS:
+        return no_update, no_update, no_update, _too_many()
     scope = current_scope()
     located = {r["code"]: r for r in query_records(get_db(), "customers_located",
                                                    {"codes": codes})}
@@ -482,9 +507,11 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
              plans.route_owner(db, route_id) if isinstance(route_id, int) else code)
     if owner is None or (code is not None and owner != code) or not may_plan(scope, owner):
         return _refuse(scope, f"{kind}.change", owner or code), no_update, no_update
-    customers = [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
-    try:  # a planner only plans customers of their own scope
-        for customer in customers[:500]:
+    customers = _codes(codes)
+    if len(customers) > MAX_PLAN_CUSTOMERS:
+        return message(_too_many(), False), no_update, no_update
+    try:  # a planner only plans customers of their own scope: every one is checked
+        for customer in dict.fromkeys(customers):
             archive.check_customer(db, scope, customer)
     except ScopeError:
         return _refuse(scope, f"{kind}.customers", owner), no_update, no_update
@@ -497,7 +524,7 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
                 plans.delete_route(db, route_id, scope.username)
             else:
                 raise PreventUpdate
-            return message(_("Deleted."), True), int(changes or 0) + 1, None
+            return message(_("Deleted."), True), grid.next_version(changes), None
         if trigger == ids.PLAN_SCHEDULE:
             first = parse_date(start)
             if kind != "route" or not isinstance(route_id, int) or first is None:
@@ -510,7 +537,7 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
                 if days else [first]
             made = plans.schedule_route(db, route_id, dates, None, scope.username)
             return message(_("{count} plans added.").format(count=len(made)), True), \
-                int(changes or 0) + 1, no_update
+                grid.next_version(changes), no_update
         if kind == "plan":
             when = parse_date(day)
             if when is None:
@@ -537,7 +564,7 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
             raise PreventUpdate
     except plans.PlanError as exc:
         return message(_plan_error(exc), False), no_update, no_update
-    return message(_("Saved."), True), int(changes or 0) + 1, new_mode
+    return message(_("Saved."), True), grid.next_version(changes), new_mode
 
 
 def _plan_error(exc: Exception) -> str:

@@ -129,6 +129,14 @@ def layout(**query_args: Any) -> Component:
                                         "suppressRowClickSelection": True},
                        getRowId="params.data.day", style={"height": "320px"}),
         ]),
+        html.Div(className="vl-card", children=[
+            html.H2(_("Backup"), className="vl-card-title"),
+            html.P(_("A consistent copy of the whole database, made while the server runs. "
+                     "To bring it back, stop the server and run: visitlens restore FILE"),
+                   className="vl-hint"),
+            html.A(_("Download a backup"), href="/download/backup", id="vl-settings-backup",
+                   className="vl-button vl-link-button"),
+        ]),
     ]
     return frame
 
@@ -232,7 +240,8 @@ def edit_holidays(_add: Any, _delete: Any, day: Any, kind: Any, name: Any,
         return message(_("Only administrators may change settings."), False), dash.no_update
     db = get_db()
     if dash.ctx.triggered_id == HOLIDAY_DELETE:
-        days = [parse_date(r.get("day")) for r in selected or [] if isinstance(r, dict)]
+        rows = selected if isinstance(selected, list) else []
+        days = [parse_date(r.get("day")) for r in rows if isinstance(r, dict)]
         removed = delete_holidays(db, [d for d in days if d is not None], scope.username)
         return message(_("{count} dates removed.").format(count=removed), True), \
             _holiday_rows()

@@ -310,9 +310,9 @@ def update_ranking(department: Any, start: Any, end: Any, employees: Any, sort: 
         filters = filters_from_inputs(department, start, end, employees)
         frame = metrics.ranking(get_db(), current_scope(), filters, sort=sort)
     except (ScopeError, FilterError):
-        return _empty_figure(), (version or 0) + 1
+        return _empty_figure(), grid.next_version(version)
     bars = figures.ranking_bars(frame, sort, _(FIELD_LABELS[sort]))
-    return bars, (version or 0) + 1
+    return bars, grid.next_version(version)
 
 
 def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
@@ -388,7 +388,7 @@ def refresh_detail(*args: Any) -> int:
     """The detail grid fetches again when its filters change (detail tab only)."""
     if args[6] != "detail":
         raise PreventUpdate
-    return int(args[-1] or 0) + 1
+    return grid.next_version(args[-1])
 
 
 def _detail_rows(frame: Any) -> list[dict[str, Any]]:

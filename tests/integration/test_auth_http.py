@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -423,3 +424,69 @@ def test_language_switch_on_the_login_page_keeps_next(server: LiveServer) -> Non
     english = session.get(server.url + response.headers["Location"]).text
     assert "Sign in" in english
     assert 'name="next" value="/map?department=R1"' in english
+
+
+# -- CORS, debug and dev tools (issue 9, item 4) ------------------------------------------------
+def test_no_cors_for_other_sites(server: LiveServer, login: LoginFn) -> None:
+    """Another site gets no CORS grant: not on a preflight, not on a read, not on a callback."""
+    session = logged_in(server, login, SUPERVISOR)
+    evil = {"Origin": "https://evil.example"}
+    preflight = session.options(server.url + "/_dash-update-component", headers={
+        **evil, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    read = session.get(server.url + "/_dash-dependencies", headers=evil)
+    callback = session.post(server.url + "/_dash-update-component", json={}, headers=evil)
+    download = session.get(server.url + "/download/template/customers.xlsx", headers=evil)
+    for response in (preflight, read, callback, download, server.get("/healthz", headers=evil)):
+        assert not [h for h in response.headers if h.lower().startswith("access-control-")]
+    assert callback.status_code == 403
+
+
+def test_multipart_form_post_to_a_callback_is_refused(server: LiveServer,
+                                                      login: LoginFn) -> None:
+    session = logged_in(server, login, SUPERVISOR)
+    dependencies = session.get(server.url + "/_dash-dependencies").json()
+    response = session.post(server.url + "/_dash-update-component",
+                            files={"x": ("body.json", json.dumps(router_body(dependencies,
+                                                                             "/visits")))})
+    assert response.status_code == 403
+    assert "华东" not in response.text
+
+
+def test_debug_and_dev_tools_are_off_when_served(server: LiveServer, login: LoginFn) -> None:
+    session = logged_in(server, login, SUPERVISOR)
+    assert session.get(server.url + "/_reload-hash").status_code == 404
+    page = session.get(server.url + "/visits").text
+    config = json.loads(re.search(r'<script id="_dash-config" type="application/json">'
+                                  r"(.*?)</script>", page, re.S).group(1))  # type: ignore[union-attr]
+    assert config["ui"] is False and config["props_check"] is False
+    assert "dash-debug-menu" not in page and "hot_reload" not in config
+    # No Werkzeug debugger: its resources are not served, a bad request shows no trace.
+    debugger = session.get(server.url + "/visits?__debugger__=yes&cmd=resource&f=debugger.js")
+    assert "Werkzeug" not in debugger.text and "CONSOLE_MODE" not in debugger.text
+    broken = session.post(server.url + "/_dash-update-component", json={"output": 1})
+    assert broken.status_code == 400
+    for text in (broken.text, debugger.text):
+        assert "Traceback" not in text and "Werkzeug Debugger" not in text
+
+
+def test_secure_cookies_and_hsts_behind_https(tmp_path: Path) -> None:
+    """With VISITLENS_SECURE_COOKIES=1 the session cookie is Secure and HSTS is sent."""
+    from dashboard.app import create_app
+    from tests.live import build_database
+
+    settings = Settings(db_path=str(build_database(tmp_path / "secure.duckdb")),
+                        secure_cookies=True)
+    app = create_app(settings)
+    browser = app.server.test_client()
+    form = browser.get("/login", base_url="https://visitlens.example")
+    response = browser.post("/login", base_url="https://visitlens.example", data={
+        "username": SUPERVISOR.username, "password": SUPERVISOR.password,
+        "csrf_token": csrf_from(form.get_data(as_text=True))})
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    from dashboard.context import get_db
+
+    with app.server.app_context():
+        get_db().close()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pipelines import generate
+from pipelines.api_tokens import authenticate_employee
 from pipelines.db import Database
 from pipelines.generate import DemoError, build_demo
 from pipelines.imports import run_import
@@ -225,8 +226,12 @@ def test_holiday_calendar(demo_db: Database) -> None:
 # -- users, settings, progress ---------------------------------------------------------------
 def test_logins_and_demo_marker(demo: tuple[Database, list, list]) -> None:
     db, logins, _ = demo
-    assert [login.username for login in logins] == ["admin", "supervisor", "analyst"]
-    for login in logins:
+    web, phone_login = logins[:3], logins[3]
+    assert [login.username for login in web] == ["admin", "supervisor", "analyst"]
+    employee = authenticate_employee(db, phone_login.username, phone_login.password)
+    assert employee is not None and employee.code == phone_login.username
+    assert "phone API" in phone_login.description and len(logins) == 4
+    for login in web:
         assert len(login.password) >= 8
         user = authenticate(db, login.username, login.password)
         assert user is not None and user.role == login.username
