@@ -247,17 +247,22 @@ def _multi(dependency_id: str) -> bool:
     return any(w in ("ALL", "ALLSMALLER") for w in (_wildcard_keys(dependency_id) or {}).values())
 
 
+def _property(item: dict[str, Any]) -> str:
+    """A request item's property without Dash's '@hash' mark of allow_duplicate outputs."""
+    return str(item["property"]).split("@")[0]
+
+
 def _items_ok(items: Any, dependencies: list[dict[str, Any]], outputs: bool = False) -> bool:
     if not isinstance(items, list) or len(items) != len(dependencies):
         return False
     for item, dependency in zip(items, dependencies, strict=True):
-        ident, prop = dependency["id"], dependency["property"]
+        ident, prop = dependency["id"], dependency["property"].split("@")[0]
         if _multi(ident):
             group = item if isinstance(item, list) else None if outputs else [item]
             if group is None or not all(
-                    _matches(ident, i) and i["property"] == prop for i in group):
+                    _matches(ident, i) and _property(i) == prop for i in group):
                 return False
-        elif not (_matches(ident, item) and item["property"] == prop):
+        elif not (_matches(ident, item) and _property(item) == prop):
             return False
     return True
 
