@@ -362,3 +362,21 @@ def test_well_formed_body_still_works(clients: dict[str, DashClient], server: Li
     response = clients[DUO.username].session.post(server.url + CALLBACK,
                                                   json=kpis_body(clients), timeout=30)
     assert response.status_code == 200, response.text[:300]
+
+
+def test_duplicate_outputs_as_the_renderer_sends_them(clients: dict[str, DashClient],
+                                                     server: LiveServer) -> None:
+    """Outputs declared with allow_duplicate carry Dash's '@hash' in their property; the
+    shape check must accept them exactly as the browser's renderer sends them."""
+    dash = clients[BRANCH.username]
+    dep = next(d for d in server_callbacks(dash)
+               if signature(d) == "vl-cust-code.data <- vl-cust-grid.cellClicked")
+    ident, prop = dep["output"].rsplit(".", 1)
+    assert "@" in prop
+    request = {"output": dep["output"], "outputs": {"id": ident, "property": prop},
+               "inputs": [{"id": ids.CUST_GRID, "property": "cellClicked",
+                           "value": {"rowId": "C-B11-1", "colId": "name"}}],
+               "state": [], "changedPropIds": [f"{ids.CUST_GRID}.cellClicked"]}
+    response = dash.session.post(server.url + CALLBACK, json=request, timeout=30)
+    assert response.status_code == 200, response.text[:300]
+    assert dash.outputs(response) == {f"{ids.CUST_CODE}.data": "C-B11-1"}
