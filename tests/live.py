@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -203,3 +204,25 @@ def login_with(
     if next_url is not None:
         data["next"] = next_url
     return session.post(base_url + "/login", data=data, allow_redirects=False, timeout=30)
+
+
+def database_file(path: Path, build: Callable[[Factory], None]) -> Path:
+    """A closed database file at `path` holding what `build` loads (the server opens it)."""
+    db = Database(path)
+    try:
+        db.init_schema()
+        build(Factory(db))
+        db.checkpoint()
+    finally:
+        db.close()
+    return path
+
+
+def dash_client(server: LiveServer, user: str, password: str) -> Any:
+    """A logged-in DashClient for `user` on the running server."""
+    from tests.dash_client import DashClient
+
+    session = requests.Session()
+    response = login_with(server.url, session, user, password)
+    assert response.status_code == 302, response.text
+    return DashClient(session, server.url)

@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.datasets import build_customers
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, database_file, live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -22,11 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def customers_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     path = tmp_path_factory.mktemp("e2e-cv") / "customers.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_customers(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_customers)
     with live_server(path) as running:
         yield running
 

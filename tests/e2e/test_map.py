@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.datasets import build_map
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, database_file, live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -25,11 +23,7 @@ MARKERS = "#vl-map path.leaflet-interactive"
 @pytest.fixture(scope="module")
 def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     path = tmp_path_factory.mktemp("e2e-map") / "map.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_map(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_map)
     with live_server(path) as running:
         yield running
 

@@ -13,10 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard.components import ids
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.datasets import build_week
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, database_file, live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -24,11 +22,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def plans_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     path = tmp_path_factory.mktemp("e2e-plans") / "week.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_week(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_week)
     with live_server(path) as running:
         yield running
 

@@ -15,10 +15,8 @@ import pytest
 from playwright.sync_api import expect
 from python_calamine import CalamineWorkbook
 
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.datasets import build_week
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, database_file, live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -26,11 +24,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def week_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("e2e-visits") / "week.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_week(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_week)
     return path
 
 

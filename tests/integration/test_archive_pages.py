@@ -21,7 +21,7 @@ from pipelines.db import Database
 from pipelines.users import add_user
 from tests.conftest import Factory
 from tests.dash_client import DashClient, key
-from tests.live import LiveServer, live_server, login_with
+from tests.live import LiveServer, dash_client, live_server
 
 XSS = "<img src=x onerror=alert(1)>"
 LIST = {key(ids.CUST_SEARCH, "value"): "", key(ids.CUST_GRADES, "value"): [],
@@ -60,20 +60,15 @@ def server(db_path: Path) -> Iterator[LiveServer]:
         yield running
 
 
-def dash_for(server: LiveServer, user: str, password: str) -> DashClient:
-    session = requests.Session()
-    assert login_with(server.url, session, user, password).status_code == 302
-    return DashClient(session, server.url)
-
 
 @pytest.fixture(scope="module")
 def boss(server: LiveServer) -> DashClient:
-    return dash_for(server, "boss", "password-1")
+    return dash_client(server, "boss", "password-1")
 
 
 @pytest.fixture(scope="module")
 def east(server: LiveServer) -> DashClient:
-    return dash_for(server, "east", "password-2")
+    return dash_client(server, "east", "password-2")
 
 
 def listed(dash: DashClient, **changes: Any) -> dict[str, Any]:
@@ -203,7 +198,7 @@ def test_bind_share_assign(boss: DashClient, east: DashClient) -> None:
 
 def test_audit_log_records_changes_and_refusals(server: LiveServer, db_path: Path) -> None:
     """Runs last in this module: stops nothing, reads the audit page as the admin."""
-    boss = dash_for(server, "boss", "password-1")
+    boss = dash_client(server, "boss", "password-1")
     request = {"startRow": 0, "endRow": 200, "sortModel": [], "filterModel": {}}
     response = boss.call(ids.AUDIT_GRID, "getRowsResponse", {
         key(ids.AUDIT_GRID, "getRowsRequest"): request, key(ids.AUDIT_SEARCH, "value"): ""})
@@ -214,7 +209,7 @@ def test_audit_log_records_changes_and_refusals(server: LiveServer, db_path: Pat
                      ("boss", "customer.bind"), ("boss", "share.add"),
                      ("boss", "share.revoke"), ("east", "denied")):
         assert expected in actions, expected
-    east = dash_for(server, "east", "password-2")
+    east = dash_client(server, "east", "password-2")
     refused = east.call(ids.AUDIT_GRID, "getRowsResponse", {
         key(ids.AUDIT_GRID, "getRowsRequest"): request, key(ids.AUDIT_SEARCH, "value"): ""})
     assert refused.json()["response"][ids.AUDIT_GRID]["getRowsResponse"]["rowCount"] == 0

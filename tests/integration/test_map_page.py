@@ -8,14 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from dashboard.components import ids
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.dash_client import DashClient, key
 from tests.datasets import build_map
-from tests.live import LiveServer, live_server, login_with
+from tests.live import LiveServer, dash_client, database_file, live_server
 
 PAGE = "map"
 
@@ -23,19 +20,10 @@ PAGE = "map"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     path = tmp_path_factory.mktemp("map") / "map.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_map(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_map)
     with live_server(path) as running:
         yield running
 
-
-def dash_for(server: LiveServer, user: str, password: str) -> DashClient:
-    session = requests.Session()
-    assert login_with(server.url, session, user, password).status_code == 302
-    return DashClient(session, server.url)
 
 
 def draw(dash: DashClient, bounds: list[list[float]], zoom: int,
@@ -55,7 +43,7 @@ def draw(dash: DashClient, bounds: list[list[float]], zoom: int,
 
 
 def test_city_is_binned_and_close_in_shows_markers(server: LiveServer) -> None:
-    east = dash_for(server, "east", "password-1")
+    east = dash_client(server, "east", "password-1")
     city = draw(east, [[31.0, 121.2], [31.3, 121.7]], 11, ["E1", "E2"])
     layer = city[f"{ids.MAP_POINTS}.data"]
     assert layer["mode"] == "cells" and layer["customers"] == 1200
@@ -70,7 +58,7 @@ def test_city_is_binned_and_close_in_shows_markers(server: LiveServer) -> None:
 
 
 def test_forged_employee_gets_no_points(server: LiveServer) -> None:
-    bj = dash_for(server, "bj", "password-3")
+    bj = dash_client(server, "bj", "password-3")
     out = draw(bj, [[31.0, 121.2], [31.3, 121.7]], 11, ["E1"])
     assert out[f"{ids.MAP_POINTS}.data"] is None
     assert "超出您的数据范围" in json.dumps(out[f"{ids.MAP_STATUS}.children"],
@@ -82,7 +70,7 @@ def test_forged_employee_gets_no_points(server: LiveServer) -> None:
 
 
 def test_bad_bounds_and_zoom_are_refused_quietly(server: LiveServer) -> None:
-    east = dash_for(server, "east", "password-1")
+    east = dash_client(server, "east", "password-1")
     for bounds in ("x", [[1, 2]], [["a", "b"], ["c", "d"]], None):
         out = draw(east, bounds, 5)  # type: ignore[arg-type]
         assert f"{ids.MAP_STATUS}.children" in out

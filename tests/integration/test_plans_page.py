@@ -17,24 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from dashboard.components import ids
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.dash_client import DashClient, key
 from tests.datasets import build_week
-from tests.live import LiveServer, live_server, login_with
+from tests.live import LiveServer, dash_client, database_file, live_server
 
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("plans") / "week.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_week(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_week)
     return path
 
 
@@ -44,20 +37,15 @@ def server(db_path: Path) -> Iterator[LiveServer]:
         yield running
 
 
-def dash_for(server: LiveServer, user: str, password: str) -> DashClient:
-    session = requests.Session()
-    assert login_with(server.url, session, user, password).status_code == 302
-    return DashClient(session, server.url)
-
 
 @pytest.fixture(scope="module")
 def east(server: LiveServer) -> DashClient:
-    return dash_for(server, "east", "password-1")
+    return dash_client(server, "east", "password-1")
 
 
 @pytest.fixture(scope="module")
 def bj(server: LiveServer) -> DashClient:
-    return dash_for(server, "bj", "password-3")
+    return dash_client(server, "bj", "password-3")
 
 
 def kpis(dash: DashClient) -> str:

@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from dashboard.components import ids
 from dashboard.components import ids as sp
 from pipelines.db import Database
-from tests.conftest import Factory
 from tests.dash_client import DashClient, key
 from tests.datasets import build_week
-from tests.live import live_server, login_with
+from tests.live import dash_client, database_file, live_server
 
 FILTERS = {key(ids.filter_department("visits"), "value"): None,
            key(ids.filter_dates("visits"), "start_date"): "2024-05-06",
@@ -37,18 +35,8 @@ RULES = {key(sp.MIN_STAY, "value"): 9.5, key(sp.LIMIT_NET, "value"): 1000,
 @pytest.fixture
 def week_db(tmp_path: Path) -> Path:
     path = tmp_path / "week.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_week(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_week)
     return path
-
-
-def session_for(url: str, user: str, password: str) -> DashClient:
-    session = requests.Session()
-    assert login_with(url, session, user, password).status_code == 302
-    return DashClient(session, url)
 
 
 def e1(dash: DashClient) -> dict[str, Any]:
@@ -61,8 +49,8 @@ def e1(dash: DashClient) -> dict[str, Any]:
 
 def test_rules_and_holidays_change_the_reports(week_db: Path) -> None:
     with live_server(week_db) as server:
-        boss = session_for(server.url, "boss", "password-2")
-        east = session_for(server.url, "east", "password-1")
+        boss = dash_client(server, "boss", "password-2")
+        east = dash_client(server, "east", "password-1")
         assert (e1(east)["valid_visits"], e1(east)["daily_avg"]) == (1, 1.0)
 
         # A supervisor's forged save is refused and changes nothing.

@@ -18,15 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from python_calamine import CalamineWorkbook
 
 from dashboard.components import ids
-from pipelines.db import Database
-from tests.conftest import Factory
 from tests.dash_client import DashClient, key
 from tests.datasets import build_week
-from tests.live import LiveServer, live_server, login_with
+from tests.live import LiveServer, dash_client, database_file, live_server
 
 VISITLENS = str(Path(sys.executable).with_name("visitlens"))
 PAGE = "visits"
@@ -46,11 +43,7 @@ def cli_json(db_path: Path, *args: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def week_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("visits") / "week.duckdb"
-    database = Database(path)
-    database.init_schema()
-    build_week(Factory(database))
-    database.checkpoint()
-    database.close()
+    database_file(path, build_week)
     return path
 
 
@@ -72,20 +65,15 @@ def server(week_db: Path, cli_numbers: dict[str, Any]) -> Iterator[LiveServer]:
         yield running
 
 
-def client(server: LiveServer, user: str, password: str) -> DashClient:
-    session = requests.Session()
-    assert login_with(server.url, session, user, password).status_code == 302
-    return DashClient(session, server.url)
-
 
 @pytest.fixture(scope="module")
 def east(server: LiveServer) -> DashClient:
-    return client(server, "east", "password-1")
+    return dash_client(server, "east", "password-1")
 
 
 @pytest.fixture(scope="module")
 def boss(server: LiveServer) -> DashClient:
-    return client(server, "boss", "password-2")
+    return dash_client(server, "boss", "password-2")
 
 
 def filters(department: str | None = None, employees: list[str] | None = None,
