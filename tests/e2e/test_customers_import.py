@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from dashboard import i18n
 from dashboard.components import ids
+from tests.e2e.helpers import pick_option
 from tests.live import ADMIN, LiveServer, build_database, live_server
 
 pytestmark = pytest.mark.e2e
@@ -144,10 +145,7 @@ def test_template_detect_import_and_history(import_server: LiveServer, chromium:
         expect(page.locator("#vl-cust-count")).to_have_text("2 个客户")
         # Bind one to an employee and see it in the person-customer table.
         page.goto(import_server.url + "/assignments?employee=E002")
-        page.click(f"#{ids.ASSIGN_BIND_PICK}")
-        page.keyboard.type("C900")
-        page.locator(".dash-dropdown-option", has_text="C900").click()
-        page.keyboard.press("Escape")
+        pick_option(page, f"#{ids.ASSIGN_BIND_PICK}", "C900", "C900")
         page.click(f"#{ids.ASSIGN_BIND}")
         expect(page.locator(f"#{ids.ASSIGN_MESSAGE}")).to_have_text("已绑定 1 个客户。")
         bound = page.locator(f"#{ids.ASSIGN_EMPLOYEE_GRID} .ag-center-cols-container .ag-row",

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.datasets import build_map
+from tests.e2e.helpers import pick_option
 from tests.live import LiveServer, database_file, live_server
 
 pytestmark = pytest.mark.e2e
@@ -29,10 +30,7 @@ def map_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 
 
 def pick_employee(page: Any, text: str, label: str) -> None:
-    page.click(".vl-filter-employees .dash-dropdown")
-    page.keyboard.type(text)
-    page.locator(".dash-dropdown-option", has_text=label).click()
-    page.keyboard.press("Escape")
+    pick_option(page, ".vl-filter-employees .dash-dropdown", text, label)
 
 
 def test_two_employees_zoom_and_popup(map_server: LiveServer, chromium: Any,

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from dashboard.components import ids
 from tests.datasets import build_week
+from tests.e2e.helpers import pick_option
 from tests.live import LiveServer, database_file, live_server
 
 pytestmark = pytest.mark.e2e
@@ -28,10 +29,7 @@ def plans_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
 
 
 def pick_customer(page: Any, code: str) -> None:
-    page.click(f"#{ids.PLAN_CUSTOMERS}")
-    page.keyboard.type(code)
-    page.locator(".dash-dropdown-option", has_text=f"({code})").click()
-    page.keyboard.press("Escape")
+    pick_option(page, f"#{ids.PLAN_CUSTOMERS}", code, f"({code})")
 
 
 def test_route_on_next_monday(plans_server: LiveServer, chromium: Any, artifacts: Path) -> None:
