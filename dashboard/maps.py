@@ -137,6 +137,9 @@ def layer(db: Database, scope: Scope, selection: MapSelection, box: Box, zoom: i
     lat_mean = (cells["lat"] * cells["customers"]).groupby([cells["gx"], cells["gy"]]).sum() \
         / totals
     keys = cells.groupby(["gx", "gy", "colour_key"])["customers"].sum()
+    # The means come back sorted by cell; the totals in order of appearance: align them,
+    # or a cluster is drawn at another cluster's place.
+    lon_mean, lat_mean = lon_mean.reindex(totals.index), lat_mean.reindex(totals.index)
     lon, lat = _display(lon_mean.to_numpy(), lat_mean.to_numpy(), coords)
     features = []
     for i, cell in enumerate(totals.index):

@@ -1,0 +1,284 @@
+"""The one door to SQL when the store is ClickHouse (``VISITLENS_ENGINE=clickhouse``).
+
+:class:`ClickHouseDatabase` offers what :class:`pipelines.db.Database` offers — ``execute``,
+``df``, ``rows``, ``records``, ``scalar``, ``transaction`` — so metrics, pages, exports, the
+command line and the API run unchanged. Statements arrive in DuckDB's dialect and are
+rendered for ClickHouse (:mod:`pipelines.clickhouse.render`); results come back as Arrow
+and are normalised to what DuckDB would return (signed counts, naive timestamps), so a
+report's numbers and types match on both engines.
+
+Two ways to reach ClickHouse, chosen by the URL:
+
+* ``chdb:PATH`` — chDB, ClickHouse's embedded engine, storing its data in the folder PATH
+  (tests, CI, a single machine).
+* ``http://user:password@host:8123/database`` (or https) — a ClickHouse server or cluster
+  over its HTTP interface, parameters sent as ``param_<name>``, results as Arrow.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.clickhouse.render import Params, render
+
+# Session settings that make ClickHouse answer like DuckDB: outer joins give NULL (not the
+# type's default) for missing rows; a column name wins over a SELECT alias of the same
+# name (`avg(lon) AS lon` must not change `floor(lon / cell)`); times are the company's
+# wall clock, stored naive (UTC); lightweight UPDATE and DELETE make an edit visible to
+# the next report without rewriting parts.
+SESSION_SETTINGS: dict[str, str] = {
+    "join_use_nulls": "1",
+    "prefer_column_name_to_alias": "1",
+    "session_timezone": "'UTC'",
+    "allow_experimental_lightweight_update": "1",
+    "mutations_sync": "2",
+    "lightweight_deletes_sync": "2",
+    "data_type_default_nullable": "0",
+}
+
+
+class ClickHouseError(RuntimeError):
+    """ClickHouse refused a statement."""
+
+
+def _normalise(table: pa.Table) -> pa.Table:
+    """Unsigned integers as signed, timestamps without a zone: DuckDB's shapes."""
+    fields = []
+    changed = False
+    for field in table.schema:
+        kind = field.type
+        if pa.types.is_unsigned_integer(kind):
+            kind = pa.int64()
+        elif pa.types.is_timestamp(kind) and kind.tz is not None:
+            kind = pa.timestamp(kind.unit)
+        elif pa.types.is_large_string(kind) or pa.types.is_binary(kind):
+            kind = pa.string()
+        changed |= kind != field.type
+        fields.append(pa.field(field.name, kind))
+    return table.cast(pa.schema(fields)) if changed else table
+
+
+class Result:
+    """What a DuckDB cursor offers after ``execute``, over an Arrow table."""
+
+    def __init__(self, table: pa.Table | None) -> None:
+        self._table = _normalise(table) if table is not None else pa.table({})
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._next = 0
+
+    @property
+    def description(self) -> list[tuple[str, ...]]:
+        return [(name,) for name in self._table.column_names]
+
+    def _all(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            columns = [c.to_pylist() for c in self._table.columns]
+            self._rows = list(zip(*columns, strict=True)) if columns else []
+        return self._rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows = self._all()[self._next:]
+        self._next = len(self._all())
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._all()
+        if self._next >= len(rows):
+            return None
+        self._next += 1
+        return rows[self._next - 1]
+
+    def df(self, date_as_object: bool = True) -> pd.DataFrame:
+        """A DataFrame shaped like DuckDB's: integers with NULLs as nullable Int64, missing
+        dates as NaT."""
+        frame = self._table.to_pandas(date_as_object=date_as_object)
+        for index, column in enumerate(self._table.columns):
+            if not column.null_count:
+                continue
+            kind = column.type
+            if column.null_count == len(column) and pa.types.is_string(kind):
+                frame.isetitem(index, pd.Series([None] * len(column), dtype=object))
+            elif pa.types.is_integer(kind):
+                frame.isetitem(index, pd.array(column.to_pylist(), dtype="Int64"))
+            elif pa.types.is_date(kind) and date_as_object:
+                frame.isetitem(index, frame.iloc[:, index].where(
+                    frame.iloc[:, index].notna(), pd.NaT))
+        return frame
+
+    fetchdf = df
+
+    def fetch_arrow_table(self) -> pa.Table:
+        return self._table
+
+    def to_arrow_reader(self, batch_rows: int = 50_000) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(
+            self._table.schema, self._table.to_batches(max_chunksize=batch_rows))
+
+
+class _Chdb:
+    """chDB in this process: one session, used by one thread at a time."""
+
+    def __init__(self, path: str) -> None:
+        from chdb import session
+
+        self._session = session.Session(path)
+        self._lock = threading.Lock()
+        for name, value in SESSION_SETTINGS.items():
+            self._session.query(f"SET {name} = {value}")
+
+    def query(self, sql: str, params: dict[str, str]) -> pa.Table | None:
+        with self._lock:
+            try:
+                result = self._session.query(sql, "ArrowTable", params=params or None)
+            except RuntimeError as exc:
+                raise ClickHouseError(str(exc)) from exc
+        return result if isinstance(result, pa.Table) else None
+
+    def insert_arrow(self, table: str, rows: pa.Table) -> None:
+        with self._lock:
+            arrow_rows = rows  # noqa: F841 — chDB's Python() reads this local by name
+            try:
+                self._session.query(f"INSERT INTO {table} SELECT * FROM Python(arrow_rows)")
+            except RuntimeError as exc:
+                raise ClickHouseError(str(exc)) from exc
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class _Http:
+    """A ClickHouse server over HTTP; each call is one stateless request."""
+
+    def __init__(self, url: str) -> None:
+        import requests
+
+        parts = urlsplit(url)
+        self._endpoint = f"{parts.scheme}://{parts.hostname}:{parts.port or 8123}/"
+        self._auth = (parts.username or "default", parts.password or "")
+        self._database = parts.path.strip("/") or "default"
+        self._http = requests.Session()
+
+    def _post(self, sql: str, params: dict[str, str], body: bytes | None = None,
+              answer: bool = True) -> bytes:
+        query = {"database": self._database, **SESSION_SETTINGS,
+                 "session_timezone": "UTC", **{f"param_{k}": v for k, v in params.items()}}
+        if answer:
+            query["default_format"] = "ArrowStream"
+        data = body if body is not None else sql.encode()
+        if body is not None:
+            query["query"] = sql
+        response = self._http.post(self._endpoint, params=query, data=data, auth=self._auth,
+                                   timeout=300)
+        if response.status_code != 200:
+            raise ClickHouseError(response.text[:2000])
+        return response.content
+
+    def query(self, sql: str, params: dict[str, str]) -> pa.Table | None:
+        content = self._post(sql, params)
+        if not content:
+            return None
+        return pa.ipc.open_stream(io.BytesIO(content)).read_all()
+
+    def insert_arrow(self, table: str, rows: pa.Table) -> None:
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, rows.schema) as writer:
+            writer.write_table(rows)
+        self._post(f"INSERT INTO {table} FORMAT ArrowStream", {}, sink.getvalue(),
+                   answer=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class ClickHouseDatabase:
+    """The store on ClickHouse, with the interface of :class:`pipelines.db.Database`.
+
+    Args:
+        url: ``chdb:PATH`` for the embedded engine, or an ``http(s)://`` server URL.
+    """
+
+    engine = "clickhouse"
+
+    def __init__(self, url: str) -> None:
+        self.path = url
+        if url.startswith("chdb:"):
+            self._backend: _Chdb | _Http = _Chdb(url.removeprefix("chdb:").removeprefix("//"))
+        elif url.startswith(("http://", "https://")):
+            self._backend = _Http(url)
+        else:
+            raise ValueError("a ClickHouse URL starts with chdb: or http(s)://")
+        # Orders this process's writes like DuckDB's writer lock would; ClickHouse itself
+        # has no multi-statement transactions (see docs/SCALE.md).
+        self._write_lock = threading.RLock()
+
+    # -- reading -----------------------------------------------------------------------
+    def execute(self, sql: str, params: Params = None) -> Result:
+        """Render one DuckDB statement for ClickHouse and run it with bound parameters."""
+        text, values = render(sql, params)
+        return Result(self._backend.query(text, values))
+
+    def execute_native(self, sql: str, params: dict[str, str] | None = None) -> Result:
+        """Run ClickHouse SQL as written (schema statements, engine-specific files)."""
+        return Result(self._backend.query(sql, params or {}))
+
+    def cursor(self) -> ClickHouseDatabase:
+        return self
+
+    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        return self.execute(sql, params).df(date_as_object=True)
+
+    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        return self.execute(sql, params).fetchall()
+
+    def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+        result = self.execute(sql, params)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    # -- writing -----------------------------------------------------------------------
+    def insert_arrow(self, table: str, rows: pa.Table) -> None:
+        """Append rows to a table (a name we own, never user text)."""
+        if rows.num_rows:
+            self._backend.insert_arrow(table, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[ClickHouseDatabase]:
+        """Hold this process's writer lock; statements apply one by one (no rollback)."""
+        with self._write_lock:
+            yield self
+
+    def init_schema(self) -> None:
+        """Create every table and function that is missing; safe to run again."""
+        from pipelines.clickhouse.schema import statements
+
+        for statement in statements():
+            self.execute_native(statement)
+
+    def checkpoint(self) -> None:
+        """Nothing to do: ClickHouse writes parts as it goes."""
+
+    def close(self) -> None:
+        self._backend.close()
+
+    def __enter__(self) -> ClickHouseDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def tables_in(db: ClickHouseDatabase) -> Sequence[str]:
+    return [r[0] for r in db.execute_native(
+        "SELECT name FROM system.tables WHERE database = currentDatabase()").fetchall()]

@@ -1,0 +1,116 @@
+"""The ClickHouse schema, derived from the one schema VisitLens has (pipelines/schema.sql).
+
+The tables are read from DuckDB's catalog after running schema.sql in memory, so a column
+added there appears on ClickHouse too; only the physical layout is chosen here:
+
+* ``visits``: MergeTree partitioned by month, ordered by day, employee and customer, the
+  order of the scope and date filters (zone maps become the primary index).
+* the daily summaries: MergeTree ordered by day and employee, refreshed by the import path.
+* master data (departments, employees, customers, bindings, shares, plans, settings,
+  users, ...): MergeTree ordered by their primary key, with the block columns that
+  lightweight ``UPDATE`` needs, so an edit is visible to the next report.
+
+Scalar macros become ClickHouse SQL functions; table macros are inlined by the renderer.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import duckdb
+
+_TYPES: dict[str, str] = {
+    "VARCHAR": "String",
+    "DOUBLE": "Float64",
+    "FLOAT": "Float32",
+    "INTEGER": "Int32",
+    "BIGINT": "Int64",
+    "SMALLINT": "Int16",
+    "TINYINT": "Int8",
+    "UTINYINT": "UInt8",
+    "UINTEGER": "UInt32",
+    "UBIGINT": "UInt64",
+    "BOOLEAN": "Bool",
+    "DATE": "Date32",
+    "TIMESTAMP": "DateTime64(6)",
+}
+
+# Physical layout per table: (PARTITION BY, ORDER BY). Others: ordered by the primary key.
+_LAYOUT: dict[str, tuple[str | None, str]] = {
+    "visits": ("toYYYYMM(visit_date)", "(visit_date, employee_code, customer_code)"),
+    "visit_day_summary": ("toYear(visit_date)", "(visit_date, employee_code)"),
+    "plan_day_summary": ("toYear(plan_date)", "(plan_date, employee_code)"),
+    "plan_items": (None, "(plan_date, employee_code, customer_code)"),
+    "department_tree": (None, "(ancestor_code, descendant_code)"),
+    "route_items": (None, "(route_id, position)"),
+}
+
+# Lightweight UPDATE needs these on every table the app edits in place.
+_SETTINGS = "enable_block_number_column = 1, enable_block_offset_column = 1"
+
+# DuckDB scalar macros as ClickHouse functions (the one place where the dialects truly
+# differ: list lambdas).
+FUNCTIONS: tuple[str, ...] = (
+    "CREATE FUNCTION IF NOT EXISTS in_buckets AS (cnt, lows, highs) -> "
+    "length(lows) = 0 OR arrayExists((lo, hi) -> cnt >= lo AND cnt <= hi, lows, highs)",
+)
+
+
+def _default(expression: str | None) -> str:
+    if expression is None:
+        return ""
+    text = expression.strip()
+    if text.lower().startswith("current_localtimestamp"):
+        return " DEFAULT now64(6)"
+    if text.upper() in ("TRUE", "FALSE") or text.lstrip("-").replace(".", "").isdigit():
+        return f" DEFAULT {text.lower()}"
+    if text.startswith("'") and text.endswith("'"):
+        return f" DEFAULT {text}"
+    if text.upper().startswith("CAST("):
+        inner = text[5:].split(" AS ")[0]
+        return _default(inner)
+    raise ValueError(f"no ClickHouse default for {expression}")
+
+
+@cache
+def statements() -> tuple[str, ...]:
+    """CREATE statements for ClickHouse (idempotent), in dependency order."""
+    sql = resources.files("pipelines").joinpath("schema.sql").read_text("utf-8")
+    duck = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                              "autoload_known_extensions": False})
+    try:
+        duck.execute(sql)
+        tables = [r[0] for r in duck.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "ORDER BY table_name").fetchall()]
+        created = []
+        for table in tables:
+            columns = duck.execute(
+                "SELECT column_name, data_type, is_nullable, column_default "
+                "FROM duckdb_columns() WHERE table_name = $t ORDER BY column_index",
+                {"t": table}).fetchall()
+            keys = duck.execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() "
+                "WHERE table_name = $t AND constraint_type = 'PRIMARY KEY'",
+                {"t": table}).fetchall()
+            partition, order = _LAYOUT.get(table, (None, ""))
+            if not order:
+                order = f"({', '.join(keys[0][0])})" if keys else "tuple()"
+            in_key = set(order.strip("()").replace(" ", "").split(","))
+            lines = []
+            for name, kind, nullable, default in columns:
+                base = _TYPES.get(kind)
+                if base is None:
+                    raise ValueError(f"no ClickHouse type for {table}.{name} {kind}")
+                typed = f"Nullable({base})" if nullable and name not in in_key else base
+                lines.append(f"    {name} {typed}{_default(default)}")
+            head = f"CREATE TABLE IF NOT EXISTS {table} (\n" + ",\n".join(lines) + "\n)"
+            layout = " ENGINE = MergeTree"
+            if partition:
+                layout += f" PARTITION BY {partition}"
+            layout += f" ORDER BY {order} SETTINGS {_SETTINGS}"
+            created.append(head + layout)
+        return (*FUNCTIONS, *created)
+    finally:
+        duck.close()
