@@ -19,7 +19,6 @@ from dashboard.auth import init_auth
 from dashboard.context import attach
 from dashboard.downloads import init_downloads
 from dashboard.settings import Settings
-from pipelines.db import Database
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 PAGE_MODULES: tuple[str, ...] = (
@@ -88,7 +87,7 @@ def create_app(settings: Settings) -> dash.Dash:
     stops here, not at the first request), sets up login and the request guard, registers
     the download routes and imports the page modules, which register themselves.
     """
-    db = Database(settings.db_path)
+    db = settings.open_database()
     db.init_schema()  # idempotent: an older database gets new tables and macros
     i18n.load_all()
     app = VisitLensDash(

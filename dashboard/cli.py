@@ -44,10 +44,10 @@ def _progress_printer(label: str):  # type: ignore[no-untyped-def]
 
 def _open(args: argparse.Namespace, init: bool = False) -> Database:
     settings = Settings.from_env(args.db)
-    if not init and not settings.db_file.exists():
+    if settings.embedded and not init and not settings.db_file.exists():
         raise CliError(f"no database at {settings.db_path}: run `visitlens init` or "
                        "`visitlens demo` first")
-    db = Database(settings.db_path)
+    db = settings.open_database()
     if init:
         db.init_schema()
     return db

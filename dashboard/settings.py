@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.db import Database
+from pipelines.store import ENGINES, open_store
+
 DEFAULT_DB = "data/visitlens.duckdb"
 
 
@@ -24,6 +27,9 @@ class Settings:
         tile_attribution: attribution shown on the map ($VISITLENS_TILE_ATTRIBUTION).
         tile_coords: the tiles' coordinate system, wgs84 or gcj02 (Chinese providers such
             as AutoNavi use GCJ-02; points are shifted to match) ($VISITLENS_TILE_COORDS).
+        engine: the store, duckdb or clickhouse ($VISITLENS_ENGINE, default duckdb).
+        clickhouse_url: where ClickHouse is when engine is clickhouse: chdb:PATH (embedded)
+            or http(s)://user:password@host:8123/database ($VISITLENS_CLICKHOUSE_URL).
     """
 
     db_path: str = DEFAULT_DB
@@ -35,6 +41,8 @@ class Settings:
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
     tile_coords: str = "wgs84"
+    engine: str = "duckdb"
+    clickhouse_url: str = ""
 
     @classmethod
     def from_env(cls, db_path: str | None = None, **overrides: object) -> Settings:
@@ -50,6 +58,8 @@ class Settings:
             "tile_attribution": env.get("VISITLENS_TILE_ATTRIBUTION", cls.tile_attribution),
             "tile_coords": "gcj02" if env.get("VISITLENS_TILE_COORDS", "").lower() == "gcj02"
             else "wgs84",
+            "engine": env.get("VISITLENS_ENGINE", cls.engine).strip().lower() or cls.engine,
+            "clickhouse_url": env.get("VISITLENS_CLICKHOUSE_URL", cls.clickhouse_url),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -57,3 +67,20 @@ class Settings:
     @property
     def db_file(self) -> Path:
         return Path(self.db_path)
+
+    @property
+    def embedded(self) -> bool:
+        """True when the store is a DuckDB file this process owns (one writer process)."""
+        return self.engine == "duckdb"
+
+    @property
+    def store_location(self) -> str:
+        return self.db_path if self.embedded else self.clickhouse_url
+
+    def open_database(self) -> Database:
+        """The store this process works on (see pipelines.store)."""
+        if self.engine not in ENGINES:
+            raise ValueError(f"VISITLENS_ENGINE must be one of {', '.join(ENGINES)}")
+        if not self.embedded and not self.clickhouse_url:
+            raise ValueError("VISITLENS_ENGINE=clickhouse needs VISITLENS_CLICKHOUSE_URL")
+        return open_store(self.engine, self.store_location)

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.clickhouse.render import Params, render
+from pipelines.db import Database
 
 # Session settings that make ClickHouse answer like DuckDB: outer joins give NULL (not the
 # type's default) for missing rows; a column name wins over a SELECT alias of the same
@@ -198,8 +199,12 @@ class _Http:
         self._http.close()
 
 
-class ClickHouseDatabase:
+class ClickHouseDatabase(Database):
     """The store on ClickHouse, with the interface of :class:`pipelines.db.Database`.
+
+    A subclass so that the code typed against ``Database`` takes it; it shares no state
+    with DuckDB (``__init__`` does not call the parent's). Results are :class:`Result`
+    objects that answer like DuckDB cursors.
 
     Args:
         url: ``chdb:PATH`` for the embedded engine, or an ``http(s)://`` server URL.
@@ -220,7 +225,7 @@ class ClickHouseDatabase:
         self._write_lock = threading.RLock()
 
     # -- reading -----------------------------------------------------------------------
-    def execute(self, sql: str, params: Params = None) -> Result:
+    def execute(self, sql: str, params: Params = None) -> Result:  # type: ignore[override]
         """Render one DuckDB statement for ClickHouse and run it with bound parameters."""
         text, values = render(sql, params)
         return Result(self._backend.query(text, values))
@@ -229,7 +234,7 @@ class ClickHouseDatabase:
         """Run ClickHouse SQL as written (schema statements, engine-specific files)."""
         return Result(self._backend.query(sql, params or {}))
 
-    def cursor(self) -> ClickHouseDatabase:
+    def cursor(self) -> ClickHouseDatabase:  # type: ignore[override]
         return self
 
     def df(self, sql: str, params: Params = None) -> pd.DataFrame:
@@ -254,7 +259,7 @@ class ClickHouseDatabase:
             self._backend.insert_arrow(table, rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[ClickHouseDatabase]:
+    def transaction(self) -> Iterator[ClickHouseDatabase]:  # type: ignore[override]
         """Hold this process's writer lock; statements apply one by one (no rollback)."""
         with self._write_lock:
             yield self
@@ -265,6 +270,9 @@ class ClickHouseDatabase:
 
         for statement in statements():
             self.execute_native(statement)
+        from pipelines.business_settings import ensure_defaults
+
+        ensure_defaults(self)
 
     def checkpoint(self) -> None:
         """Nothing to do: ClickHouse writes parts as it goes."""
