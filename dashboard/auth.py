@@ -18,7 +18,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, jsonify, redirect, request, session
+from flask import Flask, Response, g, has_request_context, jsonify, redirect, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 CSRF_SESSION_KEY = "csrf"
+SCOPE_KEY = "visitlens_scope"  # flask.g: the Scope of this request
 CSRF_FIELD = "csrf_token"
 HOME_PATH = "/visits"
 LOGIN_PATH = "/login"
@@ -90,11 +91,28 @@ class SessionUser(UserMixin):
 
 # -- helpers for pages, callbacks and routes -------------------------------------------------
 def current_scope() -> Scope:
-    """The logged-in user's Scope, resolved from the database now (empty when anonymous)."""
+    """The logged-in user's Scope, resolved from the database once per request.
+
+    flask-login already read the user from the database for this request (load_user), so
+    that row is used instead of a second read; the Scope is kept on ``flask.g`` because a
+    callback asks for it several times. A changed role or department applies at the next
+    request, as before.
+    """
+    cached = g.get(SCOPE_KEY) if has_request_context() else None
+    if isinstance(cached, Scope):
+        return cached
+    scope = _resolve_current_scope()
+    if has_request_context():
+        setattr(g, SCOPE_KEY, scope)
+    return scope
+
+
+def _resolve_current_scope() -> Scope:
     if not current_user.is_authenticated:
         return Scope(None, "anonymous", False)
     db = get_db()
-    user = users.get_user(db, current_user.get_id())
+    loaded = getattr(current_user, "user", None)
+    user = loaded if isinstance(loaded, users.User) else users.get_user(db, current_user.get_id())
     if user is None:
         return Scope(None, "anonymous", False)
     return resolve_scope(db, user)

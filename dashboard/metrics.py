@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.scope import Scope, ScopeError
-from dashboard.sql import query, query_batches
+from dashboard.sql import load_sql, query, query_batches
 from pipelines import business_settings
 from pipelines.db import Database
 from pipelines.derive import REASON_BIT, reasons_of
@@ -100,29 +100,50 @@ def checked_employees(db: Database, scope: Scope, codes: tuple[str, ...]) -> lis
 
 
 def group_employees(db: Database, scope: Scope, filters: Filters) -> list[str]:
-    """Employee codes of the report group; an employee outside the scope is refused."""
+    """Employee codes of the report group; an employee outside the scope is refused.
+
+    Read as plain tuples: a company has thousands of codes, and a DataFrame column of
+    strings costs milliseconds to turn back into a list on every callback.
+    """
     departments = group_departments(db, scope, filters.department)
     wanted = checked_employees(db, scope, filters.employees)
-    frame = query(db, "group_employees", {"departments": departments, "employees": wanted})
-    return list(frame["code"])
+    rows = db.rows(load_sql("group_employees"), {"departments": departments, "employees": wanted})
+    return [r[0] for r in rows]
+
+
+def _as_date(value: Any) -> date:
+    """A day from a query (date, datetime or Timestamp) as a plain date."""
+    return value if type(value) is date else pd.Timestamp(value).date()
+
+
+def _workday_map(db: Database, start: date, end: date) -> dict[date, bool]:
+    """{day: is a working day} for [start, end], in day order, without pandas per day."""
+    weekdays = set(business_settings.load(db).workdays)
+    flags = {start + timedelta(days=i): False for i in range((end - start).days + 1)}
+    for day in flags:
+        flags[day] = day.isoweekday() in weekdays  # Monday = 1, as the workdays setting
+    holidays = db.rows(load_sql("holidays_between"), {"date_from": start, "date_to": end})
+    for day, kind in holidays:
+        flags[_as_date(day)] = kind == "work"
+    return flags
 
 
 def workday_flags(db: Database, start: date, end: date) -> pd.Series:
     """For each day of [start, end]: is it a working day (weekdays setting + holidays)."""
-    settings = business_settings.load(db)
-    days = pd.date_range(start, end, freq="D")
-    iso_weekday = days.day_of_week + 1  # Monday = 1, as the workdays setting
-    flags = pd.Series(np.isin(iso_weekday, settings.workdays), index=days.date)
-    overrides = query(db, "holidays_between", {"date_from": start, "date_to": end})
-    for day, kind in zip(overrides["day"], overrides["kind"], strict=True):
-        flags[pd.Timestamp(day).date()] = kind == "work"
-    return flags
+    flags = _workday_map(db, start, end)
+    return pd.Series(list(flags.values()), index=list(flags), dtype=bool)
 
 
 def headcount(db: Database, employees: list[str] | None) -> int:
     """Active employees of the group (None = the whole company)."""
     frame = query(db, "headcount", {"everyone": employees is None, "employees": employees or []})
     return int(frame["headcount"].iloc[0])
+
+
+def _headcounts(db: Database, employees: list[str]) -> tuple[int, int]:
+    """(active employees of the group, of the whole company) in one query."""
+    row = db.rows(load_sql("headcounts"), {"employees": employees})[0]
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 # -- employee reports --------------------------------------------------------------------
@@ -133,7 +154,7 @@ def ranking(db: Database, scope: Scope, filters: Filters, sort: str = "visits") 
     employees = group_employees(db, scope, filters)
     frame = query(db, "ranking", {"employees": employees, "date_from": filters.date_from,
                                   "date_to": filters.date_to})
-    workdays = int(workday_flags(db, filters.date_from, filters.date_to).sum())
+    workdays = sum(_workday_map(db, filters.date_from, filters.date_to).values())
     frame["daily_avg"] = frame["visits"] / workdays if workdays else np.nan
     frame["completion_rate"] = (frame["planned_done"] / frame["planned"].replace(0, np.nan))
     frame["avg_stay_minutes"] = frame["avg_stay_minutes"].astype(float)
@@ -181,12 +202,35 @@ def detail(
         "validity": validity,
         "reason_bit": REASON_BIT[reason] if reason else 0,
     }
-    total = int(query(db, "detail_count", params)["total"].iloc[0])
+    total = int(db.rows(load_sql("detail_count"), params)[0][0])
     page_params = params | {"sort": sort, "descending": descending, "offset": offset,
                             "limit": limit if limit is not None else max(total, 1)}
-    rows = query(db, "detail", page_params)
+    if limit is None:  # every row (the command line): one pass joining all names
+        rows = query(db, "detail", page_params)
+    else:
+        rows = _with_customers(db, query(db, "detail_page", page_params))
     rows["invalid_reasons"] = [reasons_of(int(m)) for m in rows["invalid_mask"]]
     return DetailPage(rows.drop(columns=["invalid_mask"]), total)
+
+
+def _with_customers(db: Database, page: pd.DataFrame) -> pd.DataFrame:
+    """A detail page with its customers' name, deleted flag and address, as detail.sql.
+
+    Looked up for the page's own codes in a second query: joining a million customers to
+    a page of 100 rows in one query reads every customer's name and address (~60 ms).
+    """
+    codes = sorted({c for c in page["customer_code"].tolist() if isinstance(c, str)})
+    found = {r[0]: r[1:] for r in db.rows(load_sql("detail_customers"), {"codes": codes})}
+    missing = (None, None, None)
+    looked_up = [found.get(c, missing) for c in page["customer_code"].tolist()]
+    text = page["customer_code"].dtype  # the text dtype a query gives (str, or object)
+    position = page.columns.get_loc("customer_code") + 1
+    page.insert(position, "customer_name",
+                pd.Series([r[0] for r in looked_up], dtype=text, index=page.index))
+    page.insert(position + 1, "customer_deleted", [bool(r[1]) for r in looked_up])
+    page.insert(position + 2, "customer_address",
+                pd.Series([r[2] for r in looked_up], dtype=text, index=page.index))
+    return page
 
 
 def detail_batches(
@@ -215,13 +259,18 @@ def daily(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
 
     A day that is not a working day has workdays = 0, so its per-capita values are null.
     """
-    employees = group_employees(db, scope, filters)
+    return _daily(db, group_employees(db, scope, filters), filters)[0]
+
+
+def _daily(db: Database, employees: list[str],
+           filters: Filters) -> tuple[pd.DataFrame, int, int]:
+    """daily() for a resolved group, with (group headcount, company headcount): the
+    headline, the KPIs and the trend share one pass instead of repeating the queries."""
     frame = query(db, "daily_group", {"employees": employees, "date_from": filters.date_from,
                                       "date_to": filters.date_to})
-    flags = workday_flags(db, filters.date_from, filters.date_to)
-    frame["workday"] = [bool(flags[pd.Timestamp(d).date()]) for d in frame["day"]]
-    group_heads = headcount(db, employees)
-    company_heads = headcount(db, None)
+    flags = _workday_map(db, filters.date_from, filters.date_to)
+    frame["workday"] = [flags[_as_date(d)] for d in frame["day"].tolist()]
+    group_heads, company_heads = _headcounts(db, employees)
     frame["actual_per_capita"] = [
         safe_div(v, group_heads * w) for v, w in zip(frame["visits"], frame["workday"], strict=True)
     ]
@@ -233,15 +282,23 @@ def daily(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
         safe_div(v, company_heads * w)
         for v, w in zip(frame["company_visits"], frame["workday"], strict=True)
     ]
-    return frame
+    return frame, group_heads, company_heads
 
 
 def kpis(db: Database, scope: Scope, filters: Filters) -> dict[str, Any]:
     """Headline numbers of the employee visit summary over the whole range."""
-    days = daily(db, scope, filters)
-    employees = group_employees(db, scope, filters)
+    return headline(db, scope, filters)[0]
+
+
+def headline(db: Database, scope: Scope,
+             filters: Filters) -> tuple[dict[str, Any], pd.DataFrame]:
+    """(kpis(), daily()) from one pass: the page's headline shows both for the same filters."""
+    days, heads, company_heads = _daily(db, group_employees(db, scope, filters), filters)
+    return _kpis_of(days, heads, company_heads), days
+
+
+def _kpis_of(days: pd.DataFrame, heads: int, company_heads: int) -> dict[str, Any]:
     workdays = int(days["workday"].sum())
-    heads = headcount(db, employees)
     visits, valid = int(days["visits"].sum()), int(days["valid_visits"].sum())
     planned, done = int(days["plan_items"].sum()), int(days["plan_done"].sum())
     return {
@@ -256,7 +313,7 @@ def kpis(db: Database, scope: Scope, filters: Filters) -> dict[str, Any]:
         "plan_done": done,
         "completion_rate": safe_div(done, planned),
         "company_per_capita": safe_div(int(days["company_visits"].sum()),
-                                       headcount(db, None) * workdays),
+                                       company_heads * workdays),
     }
 
 
@@ -289,15 +346,17 @@ def trend(db: Database, scope: Scope, filters: Filters, granularity: str = "mont
     """12 months or ISO weeks ending with the period containing `date_to` (`date_from` unused)."""
     periods = trend_periods(filters.date_to, granularity)
     span = Filters(periods[0][1], filters.date_to, filters.department, filters.employees)
-    days = daily(db, scope, span)
-    employees = group_employees(db, scope, span)
-    heads, company_heads = headcount(db, employees), headcount(db, None)
+    days, heads, company_heads = _daily(db, group_employees(db, scope, span), span)
+    columns = {c: days[c].tolist() for c in ("workday", "visits", "plan_items", "plan_done",
+                                             "company_visits")}
+    index = {_as_date(d): i for i, d in enumerate(days["day"].tolist())}
     rows = []
-    day_index = pd.to_datetime(days["day"]).dt.date
     for label, start, end in periods:
-        part = days[(day_index >= start) & (day_index <= end)]
-        workdays = int(part["workday"].sum())
-        visits, items = int(part["visits"].sum()), int(part["plan_items"].sum())
+        # daily_group has one row per day of the span, so a period is a slice of it.
+        first, last = index[start], index[end] + 1
+        part = {c: sum(values[first:last]) for c, values in columns.items()}
+        workdays = int(part["workday"])
+        visits, items = int(part["visits"]), int(part["plan_items"])
         rows.append({
             "period": label,
             "start": start,
@@ -306,12 +365,12 @@ def trend(db: Database, scope: Scope, filters: Filters, granularity: str = "mont
             "headcount": heads,
             "visits": visits,
             "plan_items": items,
-            "plan_done": int(part["plan_done"].sum()),
+            "plan_done": int(part["plan_done"]),
             "actual_per_capita": safe_div(visits, heads * workdays),
             "planned_per_capita": safe_div(items, heads * workdays),
-            "company_per_capita": safe_div(int(part["company_visits"].sum()),
+            "company_per_capita": safe_div(int(part["company_visits"]),
                                            company_heads * workdays),
-            "completion_rate": safe_div(int(part["plan_done"].sum()), items),
+            "completion_rate": safe_div(int(part["plan_done"]), items),
         })
     return pd.DataFrame(rows)
 

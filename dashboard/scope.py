@@ -60,19 +60,14 @@ class Scope:
 
 def operator_scope(db: Database) -> Scope:
     """The local command-line operator: everything (whoever reads the file sees it anyway)."""
-    return Scope(None, "operator", True, _roots(db), frozenset(_all_departments(db)))
+    roots, departments = _whole_company(db)
+    return Scope(None, "operator", True, roots, departments)
 
 
-def _all_departments(db: Database) -> list[str]:
-    return [r[0] for r in db.rows("SELECT code FROM departments")]
-
-
-def _roots(db: Database) -> tuple[str, ...]:
-    return tuple(
-        r[0] for r in db.rows(
-            "SELECT code FROM departments WHERE parent_code IS NULL ORDER BY code"
-        )
-    )
+def _whole_company(db: Database) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(root departments sorted, every department): one query, as it runs per request."""
+    rows = db.rows("SELECT code, parent_code IS NULL FROM departments ORDER BY code")
+    return tuple(code for code, root in rows if root), frozenset(code for code, _ in rows)
 
 
 def resolve_scope(db: Database, user: User) -> Scope:
@@ -80,7 +75,8 @@ def resolve_scope(db: Database, user: User) -> Scope:
     if not user.active:
         return Scope(user.username, user.role, False)
     if user.role == "admin":
-        return Scope(user.username, "admin", True, _roots(db), frozenset(_all_departments(db)))
+        roots, departments = _whole_company(db)
+        return Scope(user.username, "admin", True, roots, departments)
     tops = sorted(set(user.departments))
     rows = db.rows(
         "SELECT DISTINCT descendant_code FROM department_tree "

@@ -260,8 +260,7 @@ def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tu
     db, scope = get_db(), current_scope()
     try:
         filters = filters_from_inputs(department, start, end, employees)
-        k = metrics.kpis(db, scope, filters)
-        days = metrics.daily(db, scope, filters)
+        k, days = metrics.headline(db, scope, filters)
     except (ScopeError, FilterError) as exc:
         return [], _empty_figure(), refusal(exc)
     cards = kpi_cards([
