@@ -133,7 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.app import create_app
 
     settings = Settings.from_env(args.db, host=args.host, port=args.port)
-    if not settings.db_file.exists():
+    if settings.embedded and not settings.db_file.exists():
         raise CliError(f"no database at {settings.db_path}: run `visitlens demo` first")
     app = create_app(settings)
     server = create_server(app.server, host=settings.host, port=settings.port,

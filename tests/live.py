@@ -100,14 +100,19 @@ def _clean_env() -> dict[str, str]:
 
 
 @contextmanager
-def live_server(db_path: Path, timeout: float = 60.0) -> Iterator[LiveServer]:
-    """Start `visitlens --db PATH serve --port 0`, wait for /healthz, stop it afterwards."""
+def live_server(db_path: Path, timeout: float = 60.0,
+                env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Start `visitlens --db PATH serve --port 0`, wait for /healthz, stop it afterwards.
+
+    `env` adds VISITLENS_* settings (e.g. the ClickHouse engine) to a clean environment.
+    """
     log = db_path.with_suffix(".server.log")
     with log.open("w", encoding="utf-8") as log_file:
         process = subprocess.Popen(
             [str(VISITLENS), "--db", str(db_path), "serve", "--host", "127.0.0.1",
              "--port", "0"],
-            stdout=subprocess.PIPE, stderr=log_file, text=True, env=_clean_env(),
+            stdout=subprocess.PIPE, stderr=log_file, text=True,
+            env=_clean_env() | (env or {}),
         )
         try:
             url = _wait_for_url(process, timeout)

@@ -25,7 +25,10 @@ def copy_archive(source: Database, target: ClickHouseDatabase,
     Returns:
         Rows copied per table.
     """
-    target.init_schema()
+    from pipelines.clickhouse.schema import statements
+
+    for statement in statements():  # tables only: the settings come from the source
+        target.execute_native(statement)
     wanted = {r[0] for r in target.execute_native(
         "SELECT name FROM system.tables WHERE database = currentDatabase()").fetchall()}
     tables = [r[0] for r in source.rows(

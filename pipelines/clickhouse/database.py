@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.clickhouse.render import Params, render
+from pipelines.clickhouse.render import Params, render_all
 from pipelines.db import Database
 
 # Session settings that make ClickHouse answer like DuckDB: outer joins give NULL (not the
@@ -226,9 +226,14 @@ class ClickHouseDatabase(Database):
 
     # -- reading -----------------------------------------------------------------------
     def execute(self, sql: str, params: Params = None) -> Result:  # type: ignore[override]
-        """Render one DuckDB statement for ClickHouse and run it with bound parameters."""
-        text, values = render(sql, params)
-        return Result(self._backend.query(text, values))
+        """Render one DuckDB statement for ClickHouse and run it with bound parameters
+        (an upsert runs as the statements that do the same; the last one answers)."""
+        statements, values = render_all(sql, params)
+        result = None
+        for text in statements:
+            used = {k: v for k, v in values.items() if "{" + k + ":" in text.replace(" ", "")}
+            result = self._backend.query(text, used)
+        return Result(result)
 
     def execute_native(self, sql: str, params: dict[str, str] | None = None) -> Result:
         """Run ClickHouse SQL as written (schema statements, engine-specific files)."""

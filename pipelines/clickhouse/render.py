@@ -218,18 +218,23 @@ def _template(sql: str, **parts: exp.Expression) -> exp.Expression:
     return tree
 
 
-def _ordered_string_agg(node: exp.GroupConcat) -> exp.Expression:
-    """``string_agg(v, sep ORDER BY k)``: ClickHouse aggregates take no ORDER BY, so sort
-    the (key, value) pairs instead."""
-    order = node.this
+def _sorted_pairs(order: exp.Order) -> exp.Expression:
+    """``agg(v ORDER BY k)``: ClickHouse aggregates take no ORDER BY, so collect the
+    (key, value) pairs and sort them; the values in key order."""
     keys = order.expressions
-    if len(keys) != 1 or keys[0].args.get("desc"):
-        raise RenderError("string_agg orders by one ascending key on ClickHouse")
-    separator = node.args.get("separator") or exp.Literal.string(",")
+    if len(keys) != 1:
+        raise RenderError("an ordered aggregate orders by one key on ClickHouse")
+    sort = "arrayReverseSort" if keys[0].args.get("desc") else "arraySort"
     return _template(
-        "arrayStringConcat(arrayMap(p -> tupleElement(p, 2), arraySort(p -> tupleElement(p, 1),"
-        " groupArray(tuple(__key, __value)))), __sep)",
-        __key=keys[0].this, __value=order.this, __sep=separator)
+        f"arrayMap(vl_pair -> tupleElement(vl_pair, 2), {sort}(vl_pair -> tupleElement(vl_pair, 1),"
+        " groupArray(tuple(__key, __value))))",
+        __key=keys[0].this, __value=order.this)
+
+
+def _ordered_string_agg(node: exp.GroupConcat) -> exp.Expression:
+    separator = node.args.get("separator") or exp.Literal.string(",")
+    return exp.Anonymous(this="arrayStringConcat",
+                         expressions=[_sorted_pairs(node.this), separator.copy()])
 
 
 def _day_series(table: exp.Table) -> exp.Expression:
@@ -260,6 +265,9 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     for aggregate in list(tree.find_all(exp.GroupConcat)):
         if isinstance(aggregate.this, exp.Order):
             aggregate.replace(_ordered_string_agg(aggregate))
+    for listed in list(tree.find_all(exp.ArrayAgg)):
+        if isinstance(listed.this, exp.Order):
+            listed.replace(_sorted_pairs(listed.this))
     for node in list(tree.find_all(exp.Anonymous)):
         if str(node.this).lower() == "list_position":
             haystack, needle = node.expressions
@@ -287,19 +295,73 @@ def _bind_placeholders(tree: exp.Expression, types: Mapping[str, str]) -> exp.Ex
     return tree
 
 
+# -- writes ----------------------------------------------------------------------------
+def _sequences(tree: exp.Expression) -> exp.Expression:
+    """``nextval('seq')``: ClickHouse has no sequences; a Snowflake id is unique and
+    increasing, which is all VisitLens asks of its ids."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if str(node.this).lower() == "nextval":
+            node.replace(_template("toInt64(generateSnowflakeID())"))
+    return tree
+
+
+def _upsert(tree: exp.Insert) -> list[exp.Expression]:
+    """DuckDB's upserts on ClickHouse, which has no unique keys.
+
+    ``INSERT ... VALUES (...) ON CONFLICT DO NOTHING`` inserts the row only when no row
+    has its key; ``INSERT OR REPLACE`` deletes the row with the key, then inserts.
+    """
+    from pipelines.clickhouse.schema import primary_keys
+
+    target = tree.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    columns = [c.name for c in target.expressions] if isinstance(target, exp.Schema) else []
+    keys = primary_keys().get(table.name, ())
+    values = tree.expression
+    if not keys or not columns or not isinstance(values, exp.Values) \
+            or len(values.expressions) != 1:
+        raise RenderError(f"an upsert into {table.name} needs one VALUES row and a key")
+    row = dict(zip(columns, values.expressions[0].expressions, strict=True))
+    match = exp.and_(*[exp.EQ(this=exp.column(k), expression=row[k].copy()) for k in keys])
+    conflict = tree.args.get("conflict")
+    plain = tree.copy()
+    plain.set("conflict", None)
+    plain.set("alternative", None)
+    action = conflict.args.get("action") if conflict is not None else None
+    if conflict is not None and action is not None and action.name.upper() == "DO NOTHING":
+        select = exp.select(*[exp.alias_(row[c].copy(), c) for c in columns]).where(
+            exp.not_(exp.Exists(this=exp.select("1").from_(table.copy()).where(match))))
+        plain.set("expression", select)
+        return [plain]
+    if conflict is None and (tree.args.get("alternative") or "").upper() == "REPLACE":
+        return [exp.delete(table.copy(), where=match), plain]
+    raise RenderError("this upsert is not rendered for ClickHouse yet")
+
+
 @lru_cache(maxsize=2048)
-def _render(sql: str, types: tuple[tuple[str, str], ...]) -> str:
+def _render(sql: str, types: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
     statements = [cast(exp.Expression, s)
                   for s in sqlglot.parse(_name_positional(sql), read="duckdb") if s is not None]
     if len(statements) != 1:
         raise RenderError("one statement at a time")
-    tree = _clickhouse_idioms(_array_lengths(_inline_macros(statements[0])))
-    tree = _bind_placeholders(tree, dict(types))
-    return tree.sql(dialect="clickhouse")
+    tree = _sequences(_clickhouse_idioms(_array_lengths(_inline_macros(statements[0]))))
+    trees = [tree]
+    if isinstance(tree, exp.Insert) and (tree.args.get("conflict") is not None
+                                         or tree.args.get("alternative")):
+        trees = _upsert(tree)
+    return tuple(_bind_placeholders(t, dict(types)).sql(dialect="clickhouse") for t in trees)
 
 
-def render(sql: str, params: Params = None) -> tuple[str, dict[str, str]]:
-    """DuckDB SQL and its parameters as ClickHouse SQL and encoded parameter values."""
+def render_all(sql: str, params: Params = None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """One DuckDB statement as the ClickHouse statements that do the same, in order."""
     named = named_params(params)
     types = tuple(sorted((name, clickhouse_type(value)) for name, value in named.items()))
     return _render(sql, types), encode_params(named)
+
+
+def render(sql: str, params: Params = None) -> tuple[str, dict[str, str]]:
+    """DuckDB SQL and its parameters as one ClickHouse statement and encoded values."""
+    statements, values = render_all(sql, params)
+    if len(statements) != 1:
+        raise RenderError("this statement becomes several on ClickHouse: use render_all")
+    return statements[0], values

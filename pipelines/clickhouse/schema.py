@@ -74,13 +74,31 @@ def _default(expression: str | None) -> str:
 
 
 @cache
-def statements() -> tuple[str, ...]:
-    """CREATE statements for ClickHouse (idempotent), in dependency order."""
+def primary_keys() -> dict[str, tuple[str, ...]]:
+    """Each table's primary key in schema.sql (ClickHouse enforces none; upserts use it)."""
+    duck = _catalog()
+    try:
+        return {table: tuple(columns) for table, columns in duck.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+            "WHERE constraint_type = 'PRIMARY KEY'").fetchall()}
+    finally:
+        duck.close()
+
+
+def _catalog() -> duckdb.DuckDBPyConnection:
+    """schema.sql run in an in-memory DuckDB: the catalog the ClickHouse schema reads."""
     sql = resources.files("pipelines").joinpath("schema.sql").read_text("utf-8")
     duck = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                               "autoload_known_extensions": False})
+    duck.execute(sql)
+    return duck
+
+
+@cache
+def statements() -> tuple[str, ...]:
+    """CREATE statements for ClickHouse (idempotent), in dependency order."""
+    duck = _catalog()
     try:
-        duck.execute(sql)
         tables = [r[0] for r in duck.execute(
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
             "ORDER BY table_name").fetchall()]
