@@ -17,6 +17,7 @@ import pandas as pd
 from dashboard.settings import Settings
 from pipelines.db import Database, DatabaseLockedError
 from pipelines.formats import KINDS
+from pipelines.store import open_store
 
 if TYPE_CHECKING:
     from dashboard.scope import Scope
@@ -324,6 +325,35 @@ def _days(text: str) -> float:
     return value
 
 
+def cmd_clickhouse_copy(args: argparse.Namespace) -> int:
+    """Copy a DuckDB archive into the (empty) ClickHouse store of VISITLENS_CLICKHOUSE_URL."""
+    from pipelines.clickhouse.copy import copy_archive
+
+    settings = Settings.from_env(args.db)
+    url = args.url or settings.clickhouse_url
+    if not url:
+        raise CliError("say where ClickHouse is: --url or VISITLENS_CLICKHOUSE_URL")
+    source_path = Path(args.source)
+    if not source_path.is_file():
+        raise CliError(f"no DuckDB archive at {source_path}")
+    target = open_store("clickhouse", url)
+    try:
+        with Database(source_path, read_only=True) as source:
+            def show(table: str, rows: int) -> None:
+                sys.stderr.write(f"\rcopying {table:<22} {rows:>12,} rows")
+                sys.stderr.flush()
+
+            copied = copy_archive(source, target, progress=show)  # type: ignore[arg-type]
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        target.close()
+    sys.stderr.write("\n")
+    print(json.dumps(copied, indent=2) if args.json else
+          "\n".join(f"{table}: {rows:,}" for table, rows in copied.items()))
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """Write a consistent copy of the database to FILE (the server must not be running)."""
     from pipelines.backup import BackupError, backup_file
@@ -428,6 +458,16 @@ def build_parser() -> argparse.ArgumentParser:
     share_revoke.add_argument("from_employee", metavar="FROM_EMPLOYEE")
     share_revoke.add_argument("to_employee", metavar="TO_EMPLOYEE")
     share_revoke.set_defaults(func=cmd_share)
+
+    click = sub.add_parser("clickhouse", help="move to ClickHouse (VISITLENS_ENGINE=clickhouse)")
+    click_sub = click.add_subparsers(dest="action", required=True)
+    click_copy = click_sub.add_parser("copy", help="copy a DuckDB archive into an empty "
+                                      "ClickHouse store")
+    click_copy.add_argument("source", help="the DuckDB file to copy from")
+    click_copy.add_argument("--url", help="chdb:PATH or http(s)://user:pw@host:8123/db "
+                            "(default $VISITLENS_CLICKHOUSE_URL)")
+    click_copy.add_argument("--json", action="store_true", help="print rows per table as JSON")
+    click_copy.set_defaults(func=cmd_clickhouse_copy)
 
     backup = sub.add_parser("backup", help="write a consistent copy of the database to "
                             "FILE (while the server runs: /download/backup)")

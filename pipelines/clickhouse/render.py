@@ -276,9 +276,16 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     for table in list(tree.find_all(exp.Table)):
         if isinstance(table.this, exp.GenerateSeries):
             table.replace(_day_series(table))
-    # DuckDB names a projected `t.col` "col"; ClickHouse may keep the qualifier.
+    # DuckDB names a projected `t.col` "col"; ClickHouse may keep the qualifier. And a
+    # projected comparison is a BOOLEAN in DuckDB but a UInt8 in ClickHouse.
     for select in tree.find_all(exp.Select):
         for index, projection in enumerate(select.expressions):
+            inner = projection.this if isinstance(projection, exp.Alias) else projection
+            if isinstance(inner, exp.Predicate | exp.Connector | exp.Not):
+                wrapped = exp.Anonymous(this="toBool", expressions=[inner.copy()])
+                select.expressions[index] = exp.alias_(wrapped, projection.alias_or_name) \
+                    if isinstance(projection, exp.Alias) else wrapped
+                continue
             if isinstance(projection, exp.Column) and projection.table \
                     and not isinstance(projection.this, exp.Star):
                 select.expressions[index] = exp.alias_(projection.copy(), projection.name)
