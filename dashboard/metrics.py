@@ -227,7 +227,8 @@ def _with_customers(db: Database, page: pd.DataFrame) -> pd.DataFrame:
     position = page.columns.get_loc("customer_code") + 1
     page.insert(position, "customer_name",
                 pd.Series([r[0] for r in looked_up], dtype=text, index=page.index))
-    page.insert(position + 1, "customer_deleted", [bool(r[1]) for r in looked_up])
+    page.insert(position + 1, "customer_deleted",
+                pd.Series([bool(r[1]) for r in looked_up], dtype=bool, index=page.index))
     page.insert(position + 2, "customer_address",
                 pd.Series([r[2] for r in looked_up], dtype=text, index=page.index))
     return page
