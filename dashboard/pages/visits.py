@@ -38,6 +38,7 @@ from pipelines import business_settings
 from pipelines.derive import REASONS
 
 KEY = "visits"
+BAR_ROWS = 15  # employees in the ranking bar chart
 TABS = ("ranking", "detail", "trend")
 VALIDITY = ("all", "valid", "invalid")
 
@@ -307,10 +308,11 @@ def update_ranking(department: Any, start: Any, end: Any, employees: Any, sort: 
     sort = _choice(sort, metrics.RANKING_METRICS, "visits")
     try:
         filters = filters_from_inputs(department, start, end, employees)
-        frame = metrics.ranking(get_db(), current_scope(), filters, sort=sort)
+        frame, _total = metrics.ranking_page(get_db(), current_scope(), filters, sort=sort,
+                                             start=0, end=BAR_ROWS)
     except (ScopeError, FilterError):
         return _empty_figure(), grid.next_version(version)
-    bars = figures.ranking_bars(frame, sort, _(FIELD_LABELS[sort]))
+    bars = figures.ranking_bars(frame, sort, _(FIELD_LABELS[sort]), top=BAR_ROWS)
     return bars, grid.next_version(version)
 
 
@@ -342,12 +344,12 @@ def ranking_rows(request: Any, department: Any, start: Any, end: Any, employees:
     db = get_db()
     try:
         filters = filters_from_inputs(department, start, end, employees)
-        frame = metrics.ranking(db, current_scope(), filters,
-                                sort=_choice(sort, metrics.RANKING_METRICS, "visits"))
+        part, total = metrics.ranking_page(
+            db, current_scope(), filters, sort=_choice(sort, metrics.RANKING_METRICS, "visits"),
+            start=block.start, end=block.end)
     except (ScopeError, FilterError):
         return grid.response([], 0)
-    part = frame.iloc[block.start:block.end]
-    return grid.response(_ranking_rows(part, db), len(frame))
+    return grid.response(_ranking_rows(part, db), total)
 
 
 @callback(

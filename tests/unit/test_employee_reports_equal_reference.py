@@ -1,6 +1,7 @@
 """Speed never changes a number, employee side: the employee visit summary's reports as
-optimised (detail page and its customers in two queries, the headline, KPIs, curves and
-trend from one pass, workdays and headcounts computed once) answer exactly what plain
+optimised (detail page and its customers in two queries, ranking pages counting distinct
+customers for their own rows, the headline, KPIs, curves and trend from one pass,
+workdays and headcounts computed once) answer exactly what plain
 reference SQL over the base tables answers (tests/unit/reference_sql/employee_*.sql), on
 the seeded small demo, for several scopes, filters, ranges, sorts and pages — also after
 an incremental import and a customer deletion.
@@ -162,6 +163,23 @@ def check_ranking_workdays(db: Database) -> None:
         assert [gap(v) for v in ranking["daily_avg"]] == expected
 
 
+def check_ranking_pages(db: Database) -> None:
+    """ranking_page: the rows and ranks of the whole ranking (ranking.sql, itself checked
+    against reference SQL by test_optimised_equals_reference), page by page, every sort."""
+    for scope, filters in cases(db):
+        for sort in metrics.RANKING_METRICS:
+            whole = metrics.ranking(db, scope, filters, sort)
+            for start, end in ((0, 15), (0, 100), (7, 20), (len(whole) - 3, len(whole) + 50)):
+                page, total = metrics.ranking_page(db, scope, filters, sort, max(start, 0), end)
+                expected = whole.iloc[max(start, 0):end].reset_index(drop=True)
+                pd.testing.assert_frame_equal(page, expected)
+                assert total == len(whole)
+
+
+def test_ranking_pages_equal_the_whole_ranking(demo: Database) -> None:
+    check_ranking_pages(demo)
+
+
 def test_detail_pages_equal_reference(demo: Database) -> None:
     check_detail(demo)
 
@@ -203,4 +221,5 @@ def test_still_equal_after_an_import_and_a_customer_deletion(demo: Database) -> 
     assert result.ok and result.inserted == 3
     assert customer_edits.delete_customers(demo, [customer], "tests") == 1
     check_detail(demo)
+    check_ranking_pages(demo)
     check_headline_and_trend(demo)
