@@ -25,9 +25,11 @@ def attach(server: Flask, db: Database, settings: Settings) -> None:
     """Keep the process's Database and Settings on the Flask app."""
     server.extensions[DB_KEY] = db
     server.extensions[SETTINGS_KEY] = settings
-    from dashboard.jobs import JobRegistry
+    from dashboard.jobs import JobRegistry, SharedJobRegistry
 
-    server.extensions[JOBS_KEY] = JobRegistry()
+    # DuckDB: one process, jobs in memory. ClickHouse: any process may answer a poll.
+    server.extensions[JOBS_KEY] = JobRegistry() if settings.embedded \
+        else SharedJobRegistry(db, settings.job_folder)
 
 
 def get_db() -> Database:

@@ -4,10 +4,16 @@ Dash background callbacks run in another process, which cannot open the DuckDB f
 job runs in a thread here, the page polls :meth:`JobRegistry.get` with a dcc.Interval, and
 the result file is downloaded from a login-protected route that checks the job's owner.
 The registry lives on the Flask app (one per process), never in a module global.
+
+On ClickHouse several web processes (or hosts) serve one store, and a poll may reach a
+process that did not start the job: :class:`SharedJobRegistry` keeps each job's state in
+the store's ``jobs`` table and its result file in a folder all processes share, so no
+process holds state another one needs.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import tempfile
@@ -15,10 +21,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.db import Database
 
 JOB_TTL_SECONDS = 3600
+# A shared job writes its progress at most this often (every report would be a write).
+PROGRESS_WRITE_SECONDS = 0.5
 
 
 @dataclass
@@ -37,8 +49,30 @@ class Job:
     filename: str | None = None
     created: float = field(default_factory=time.time)
 
+    # Set by a shared registry: called after each change so other processes see it.
+    on_change: Callable[[Job, bool], None] | None = field(default=None, repr=False,
+                                                          compare=False)
+
     def report(self, stage: str, fraction: float) -> None:
         self.stage, self.fraction = stage, max(0.0, min(1.0, fraction))
+        if self.on_change is not None:
+            self.on_change(self, False)
+
+    def save(self) -> None:
+        """Publish a change made to the result (e.g. a claimed detect) at once."""
+        if self.on_change is not None:
+            self.on_change(self, True)
+
+
+# How a job kind's result travels between processes: (to JSON-able, from JSON-able).
+Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
+# Filled when the modules that start jobs are imported (constant afterwards).
+CODECS: dict[str, Codec] = {}
+
+
+def result_codec(kind: str, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> None:
+    """Declare how results of `kind` become JSON and back (used by SharedJobRegistry)."""
+    CODECS[kind] = (encode, decode)
 
 
 class JobRegistry:
@@ -49,6 +83,12 @@ class JobRegistry:
         self._lock = threading.Lock()
         self._folder = Path(tempfile.mkdtemp(prefix="visitlens-jobs-"))
 
+    def _created(self, job: Job) -> None:
+        """Hook: the job exists and its work is about to start."""
+
+    def _finished(self, job: Job) -> None:
+        """Hook: the job's work returned or failed (the shared registry publishes it)."""
+
     def start(
         self, owner: str, kind: str, work: Callable[[Job], None]
     ) -> Job:
@@ -57,6 +97,7 @@ class JobRegistry:
         job = Job(secrets.token_urlsafe(16), owner, kind)
         with self._lock:
             self._jobs[job.job_id] = job
+        self._created(job)
 
         def run() -> None:
             try:
@@ -70,6 +111,7 @@ class JobRegistry:
                 job.done = True
                 if job.error is None:
                     job.report("done", 1.0)
+                self._finished(job)
 
         threading.Thread(target=run, name=f"job-{kind}", daemon=True).start()
         return job
@@ -96,3 +138,87 @@ class JobRegistry:
 
     def close(self) -> None:
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class SharedJobRegistry(JobRegistry):
+    """Jobs whose state lives in the store, for several processes on one ClickHouse.
+
+    The work still runs in a thread of the process that started it; its progress, outcome
+    and result file are visible to every process: state in the ``jobs`` table (written at
+    most every PROGRESS_WRITE_SECONDS, and at the end), files in `folder`, which must be a
+    folder all processes share (``$VISITLENS_JOB_DIR``; a network mount across hosts).
+
+    Args:
+        db: the shared store.
+        folder: the shared folder for result files.
+    """
+
+    def __init__(self, db: Database, folder: Path) -> None:
+        super().__init__()
+        shutil.rmtree(self._folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._folder = folder
+        self._db = db
+        self._written: dict[str, float] = {}
+
+    def _created(self, job: Job) -> None:
+        job.on_change = self._write
+        self._write(job, True)  # before the work starts: a poll anywhere finds it
+
+    def _finished(self, job: Job) -> None:
+        self._write(job, True)
+
+    def _write(self, job: Job, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._written.get(job.job_id, 0.0) < PROGRESS_WRITE_SECONDS:
+            return
+        self._written[job.job_id] = now
+        encode = CODECS.get(job.kind, (_same, _same))[0]
+        result = None if job.result is None else json.dumps(encode(job.result),
+                                                             ensure_ascii=False, default=str)
+        stamp = datetime.fromtimestamp(job.created)
+        with self._db.transaction() as cur:
+            cur.execute("DELETE FROM jobs WHERE job_id = ?", [job.job_id])
+            cur.execute(
+                "INSERT INTO jobs (job_id, owner, kind, stage, fraction, done, error, "
+                "result_json, path, filename, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [job.job_id, job.owner, job.kind, job.stage, float(job.fraction), job.done,
+                 job.error, result, None if job.path is None else str(job.path),
+                 job.filename, stamp, datetime.now()])
+
+    def get(self, job_id: str | None, owner: str) -> Job | None:
+        """The job from the store (any process may have started it), if `owner`'s."""
+        if not job_id:
+            return None
+        rows = self._db.records(
+            "SELECT * FROM jobs WHERE job_id = ? AND owner = ? ORDER BY updated_at DESC "
+            "LIMIT 1", [job_id, owner])
+        if not rows:
+            return None
+        row = rows[0]
+        decode = CODECS.get(row["kind"], (_same, _same))[1]
+        result = None if row["result_json"] is None else decode(json.loads(row["result_json"]))
+        job = Job(row["job_id"], row["owner"], row["kind"], stage=row["stage"],
+                  fraction=float(row["fraction"]), done=bool(row["done"]), error=row["error"],
+                  result=result, path=None if row["path"] is None else Path(row["path"]),
+                  filename=row["filename"], created=row["created_at"].timestamp())
+        job.on_change = self._write
+        return job
+
+    def _expire(self) -> None:
+        cutoff = datetime.now() - timedelta(seconds=JOB_TTL_SECONDS)
+        old = self._db.rows("SELECT job_id, path FROM jobs WHERE done AND created_at < ?",
+                            [cutoff])
+        for job_id, path in old:
+            if path:
+                Path(path).unlink(missing_ok=True)
+            with self._db.transaction() as cur:
+                cur.execute("DELETE FROM jobs WHERE job_id = ?", [job_id])
+
+    def close(self) -> None:
+        """The folder is shared: other processes' files stay."""

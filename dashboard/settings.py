@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,9 @@ class Settings:
         engine: the store, duckdb or clickhouse ($VISITLENS_ENGINE, default duckdb).
         clickhouse_url: where ClickHouse is when engine is clickhouse: chdb:PATH (embedded)
             or http(s)://user:password@host:8123/database ($VISITLENS_CLICKHOUSE_URL).
+        job_dir: on ClickHouse, the folder for export and import results that every web
+            process can read ($VISITLENS_JOB_DIR; default: visitlens-jobs in the system's
+            temporary folder, enough for several processes on one host).
     """
 
     db_path: str = DEFAULT_DB
@@ -43,6 +47,7 @@ class Settings:
     tile_coords: str = "wgs84"
     engine: str = "duckdb"
     clickhouse_url: str = ""
+    job_dir: str = ""
 
     @classmethod
     def from_env(cls, db_path: str | None = None, **overrides: object) -> Settings:
@@ -60,6 +65,7 @@ class Settings:
             else "wgs84",
             "engine": env.get("VISITLENS_ENGINE", cls.engine).strip().lower() or cls.engine,
             "clickhouse_url": env.get("VISITLENS_CLICKHOUSE_URL", cls.clickhouse_url),
+            "job_dir": env.get("VISITLENS_JOB_DIR", cls.job_dir),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -72,6 +78,12 @@ class Settings:
     def embedded(self) -> bool:
         """True when the store is a DuckDB file this process owns (one writer process)."""
         return self.engine == "duckdb"
+
+    @property
+    def job_folder(self) -> Path:
+        """Where shared jobs keep their result files."""
+        return Path(self.job_dir) if self.job_dir else Path(tempfile.gettempdir()) / \
+            "visitlens-jobs"
 
     @property
     def store_location(self) -> str:

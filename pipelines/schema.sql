@@ -299,3 +299,21 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     revoked_at TIMESTAMP,
     last_used_at TIMESTAMP
 );
+
+-- Long work (exports, imports) when several web processes share one ClickHouse store
+-- (dashboard/jobs.py SharedJobRegistry): any process can answer a progress poll. A DuckDB
+-- deployment is one process and keeps its jobs in memory; the table stays empty.
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id VARCHAR PRIMARY KEY,
+    owner VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    fraction DOUBLE NOT NULL,
+    done BOOLEAN NOT NULL,
+    error VARCHAR,
+    result_json VARCHAR,             -- the job kind's codec (never pickle)
+    path VARCHAR,                    -- result file in the shared job folder
+    filename VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);

@@ -40,3 +40,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def factory(db: Database) -> Factory:
     return Factory(db)
+
+
+@pytest.fixture(scope="session")
+def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one folder chDB may use in this test process (it runs one embedded server per
+    process, on one folder): each test keeps its archive in its own database there."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+def chdb_url(folder: Path, database: str) -> str:
+    return f"chdb:{folder}?database={database}"

@@ -43,7 +43,7 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db, get_jobs, get_settings
 from dashboard.downloads import KIND_NAMES
 from dashboard.i18n import N_, _, current_language, translate_problem
-from dashboard.jobs import Job, JobRegistry
+from dashboard.jobs import Job, JobRegistry, result_codec
 from dashboard.output import records
 from dashboard.sql import query
 from pipelines import formats
@@ -106,6 +106,29 @@ class Outcome:
                 return False
             self.claimed = True
             return True
+
+
+def _outcome_to_json(outcome: Outcome) -> dict[str, Any]:
+    return {"kind": outcome.kind, "filename": outcome.filename,
+            "fingerprint": outcome.fingerprint, "detect_only": outcome.detect_only,
+            "rows": outcome.rows, "ok": outcome.ok, "inserted": outcome.inserted,
+            "skipped": outcome.skipped, "total_problems": outcome.total_problems,
+            "claimed": outcome.claimed,
+            "problems": [{"row": p.row, "column": p.column, "code": p.code,
+                          "message": p.message, "params": p.params} for p in outcome.problems]}
+
+
+def _outcome_from_json(data: dict[str, Any]) -> Outcome:
+    problems = [Problem(p["row"], p["column"], p["code"], p["message"], p.get("params") or {})
+                for p in data["problems"]]
+    return Outcome(data["kind"], data["filename"], data["fingerprint"], data["detect_only"],
+                   data["rows"], data["ok"], data["inserted"], data["skipped"], problems,
+                   data["total_problems"], data["claimed"])
+
+
+# Several web processes on one ClickHouse: a detect's outcome travels through the store.
+result_codec(DETECT_JOB, _outcome_to_json, _outcome_from_json)
+result_codec(IMPORT_JOB, _outcome_to_json, _outcome_from_json)
 
 
 @dataclass(frozen=True)
@@ -499,11 +522,14 @@ def start_import(_clicks: Any, contents: Any, filename: Any, kind: Any,
         return refused(_too_large(upload.size))
     data = upload.data() if upload is not None else None
     jobs, username = get_jobs(), scope.username
-    detected = _finished_outcome(_job(jobs, detect_id, username or "", DETECT_JOB))
+    detect_job = _job(jobs, detect_id, username or "", DETECT_JOB)
+    detected = _finished_outcome(detect_job)
     if chosen is None or upload is None or data is None or detected is None \
             or not detected.claim(fingerprint(chosen, upload.filename, data)):
         return refused(message(_("Import refused: click Detect first. Import needs a detect "
                                  "without problems of exactly this file."), False))
+    assert detect_job is not None
+    detect_job.save()  # the claim, for the other web processes of a ClickHouse deployment
     db, name, print_ = get_db(), upload.filename, detected.fingerprint
 
     def work(job: Job) -> None:

@@ -9,8 +9,9 @@ report's numbers and types match on both engines.
 
 Two ways to reach ClickHouse, chosen by the URL:
 
-* ``chdb:PATH`` — chDB, ClickHouse's embedded engine, storing its data in the folder PATH
-  (tests, CI, a single machine).
+* ``chdb:PATH[?database=NAME]`` — chDB, ClickHouse's embedded engine, storing its data in
+  the folder PATH (tests, CI, a single machine); one folder per process, several archives
+  as databases (default ``visitlens``).
 * ``http://user:password@host:8123/database`` (or https) — a ClickHouse server or cluster
   over its HTTP interface, parameters sent as ``param_<name>``, results as Arrow.
 """
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pyarrow as pa
@@ -56,6 +57,8 @@ def _normalise(table: pa.Table) -> pa.Table:
     changed = False
     for field in table.schema:
         kind = field.type
+        if pa.types.is_dictionary(kind):  # LowCardinality columns
+            kind = kind.value_type
         if pa.types.is_unsigned_integer(kind):
             kind = pa.int64()
         elif pa.types.is_timestamp(kind) and kind.tz is not None:
@@ -125,15 +128,23 @@ class Result:
 
 
 class _Chdb:
-    """chDB in this process: one session, used by one thread at a time."""
+    """chDB in this process: one session, used by one thread at a time.
 
-    def __init__(self, path: str) -> None:
+    chDB runs one embedded server per process, on one folder; several archives share it
+    as ClickHouse databases (``chdb:PATH?database=NAME``).
+    """
+
+    def __init__(self, path: str, database: str) -> None:
         from chdb import session
 
+        if not database.replace("_", "").isalnum():
+            raise ValueError("a ClickHouse database name is letters, digits and _")
         self._session = session.Session(path)
         self._lock = threading.Lock()
         for name, value in SESSION_SETTINGS.items():
             self._session.query(f"SET {name} = {value}")
+        self._session.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+        self._session.query(f"USE {database}")
 
     def query(self, sql: str, params: dict[str, str]) -> pa.Table | None:
         with self._lock:
@@ -215,7 +226,9 @@ class ClickHouseDatabase(Database):
     def __init__(self, url: str) -> None:
         self.path = url
         if url.startswith("chdb:"):
-            self._backend: _Chdb | _Http = _Chdb(url.removeprefix("chdb:").removeprefix("//"))
+            location, _, query = url.removeprefix("chdb:").removeprefix("//").partition("?")
+            database = parse_qs(query).get("database", ["visitlens"])[0]
+            self._backend: _Chdb | _Http = _Chdb(location, database)
         elif url.startswith(("http://", "https://")):
             self._backend = _Http(url)
         else:

@@ -8,6 +8,8 @@ and the server log must hold no traceback.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,11 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from pipelines.clickhouse.copy import copy_archive
-from pipelines.clickhouse.database import ClickHouseDatabase
-from pipelines.db import Database
 from pipelines.generate import build_demo
-from tests.live import LiveServer, live_server
+from tests.live import VISITLENS, LiveServer, live_server
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("chdb")
@@ -40,16 +39,15 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def servers(demo_file: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """The same archive served from DuckDB and from chDB."""
-    store = demo_file.parent / "clickhouse"
-    with Database(demo_file, read_only=True) as source:
-        target = ClickHouseDatabase(f"chdb:{store}")
-        try:
-            copied = copy_archive(source, target)
-        finally:
-            target.close()
-    assert copied["visits"] > 10_000
-    engine = {"VISITLENS_ENGINE": "clickhouse", "VISITLENS_CLICKHOUSE_URL": f"chdb:{store}"}
+    """The same archive served from DuckDB and from chDB (copied by the command line, in
+    its own process: chDB allows one folder per process)."""
+    url = f"chdb:{demo_file.parent / 'clickhouse'}"
+    copied = subprocess.run([VISITLENS, "--db", str(demo_file), "clickhouse", "copy",
+                             str(demo_file), "--url", url, "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert copied.returncode == 0, copied.stderr
+    assert json.loads(copied.stdout)["visits"] > 10_000
+    engine = {"VISITLENS_ENGINE": "clickhouse", "VISITLENS_CLICKHOUSE_URL": url}
     with live_server(demo_file) as on_duckdb, \
             live_server(demo_file.with_name("unused.duckdb"), env=engine) as on_clickhouse:
         yield on_duckdb, on_clickhouse

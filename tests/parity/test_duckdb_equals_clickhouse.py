@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,7 @@ from pipelines.clickhouse.database import ClickHouseDatabase
 from pipelines.db import Database
 from pipelines.generate import build_demo
 from pipelines.users import get_user
+from tests.conftest import chdb_url
 
 pytest.importorskip("chdb", reason="the parity suite needs chDB (pip install chdb)")
 
@@ -45,12 +47,11 @@ class Stores:
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
-    folder = tmp_path_factory.mktemp("parity")
-    path = folder / "demo.duckdb"
+def stores(tmp_path_factory: pytest.TempPathFactory, chdb_folder: Path) -> Iterator[Stores]:
+    path = tmp_path_factory.mktemp("parity") / "demo.duckdb"
     build_demo(str(path), size="small", seed=7, samples_dir=None, anchor=ANCHOR)
     duck = Database(path)
-    click = ClickHouseDatabase(f"chdb:{folder / 'clickhouse'}")
+    click = ClickHouseDatabase(chdb_url(chdb_folder, "parity"))
     copied = copy_archive(duck, click)
     assert copied["visits"] == duck.scalar("SELECT count(*) FROM visits") > 10_000
     yield Stores(duck, click)
