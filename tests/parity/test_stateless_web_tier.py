@@ -1,7 +1,7 @@
 """Several web processes on one ClickHouse: no process holds state another one needs.
 
-Two complete VisitLens apps (what two `gunicorn` workers or two hosts would be) serve one
-chDB store over real HTTP. A user signs in on A and is signed in on B (the session is a
+Two complete VisitLens apps (what two `gunicorn` workers or two hosts would be; see
+tests/parity/two_apps.py) serve one chDB store over real HTTP. A user signs in on A and is signed in on B (the session is a
 signed cookie; the key lives in the store). An export started on A is polled and
 downloaded on B (job state in the store, the file in the shared job folder). Each app
 has its own registry, Database object and threads, exactly as separate processes would.
@@ -10,7 +10,8 @@ has its own registry, Database object and threads, exactly as separate processes
 from __future__ import annotations
 
 import io
-import threading
+import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -19,15 +20,8 @@ from typing import Any
 
 import pytest
 import requests
-from waitress import create_server
 
-from dashboard.app import create_app
 from dashboard.components import ids
-from dashboard.settings import Settings
-from pipelines.clickhouse.copy import copy_archive
-from pipelines.clickhouse.database import ClickHouseDatabase
-from pipelines.db import Database
-from tests.conftest import chdb_url
 from tests.dash_client import DashClient, key
 from tests.datasets import build_customers
 from tests.live import database_file, login_with
@@ -37,29 +31,23 @@ pytest.importorskip("chdb")
 PAGE = "customers_visited"
 
 
-def serve(settings: Settings) -> tuple[str, Any]:
-    app = create_app(settings)
-    server = create_server(app.server, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    return f"http://127.0.0.1:{server.effective_port}", server
-
-
 @pytest.fixture(scope="module")
-def two_processes(tmp_path_factory: pytest.TempPathFactory,
-                  chdb_folder: Path) -> Iterator[tuple[str, str]]:
+def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     folder = tmp_path_factory.mktemp("stateless")
     source = database_file(folder / "source.duckdb", build_customers)
-    url = chdb_url(chdb_folder, "stateless")
-    with Database(source, read_only=True) as duck:
-        target = ClickHouseDatabase(url)
-        copy_archive(duck, target)
-        target.close()
-    settings = Settings(engine="clickhouse", clickhouse_url=url,
-                        job_dir=str(folder / "shared-jobs"))
-    (a, server_a), (b, server_b) = serve(settings), serve(settings)
-    yield a, b
-    server_a.close()
-    server_b.close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.parity.two_apps", str(source), str(folder / "chdb"),
+         str(folder / "shared-jobs")],
+        stdout=subprocess.PIPE, stderr=(folder / "apps.log").open("w"), text=True,
+        cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert process.stdout is not None
+        urls = [process.stdout.readline().strip() for _ in range(2)]
+        assert all(u.startswith("http://") for u in urls), (folder / "apps.log").read_text()
+        yield urls[0], urls[1]
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
 
 def test_a_session_from_one_process_works_on_the_other(two_processes: tuple[str, str]) -> None:
