@@ -6,7 +6,7 @@ DB ?= data/visitlens.duckdb
 SIZE ?= small
 PORT ?= 8050
 
-.PHONY: setup system-deps demo serve test test-quick soak lint bench clean
+.PHONY: setup system-deps demo serve test test-quick soak lint bench bench-clickhouse clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ soak: setup system-deps
 # Ten million visits: builds the large demo once (data/cache), writes docs/PERFORMANCE.md.
 bench: setup system-deps
 	PYTHONPATH=. $(BIN)/python -m tests.perf.bench
+
+# The report queries on chDB (ClickHouse's embedded engine) next to DuckDB: docs/SCALE.md.
+bench-clickhouse: setup
+	PYTHONPATH=. $(BIN)/python -m tests.perf.bench_clickhouse
 
 lint: setup
 	$(BIN)/ruff check pipelines dashboard tests
