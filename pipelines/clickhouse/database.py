@@ -19,16 +19,17 @@ Two ways to reach ClickHouse, chosen by the URL:
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.clickhouse.render import Params, render_all
+from pipelines.clickhouse.render import Params, plan
 from pipelines.db import Database
 
 # Session settings that make ClickHouse answer like DuckDB: outer joins give NULL (not the
@@ -45,6 +46,29 @@ SESSION_SETTINGS: dict[str, str] = {
     "lightweight_deletes_sync": "2",
     "data_type_default_nullable": "0",
 }
+
+
+def _arrow_type(kind: pa.DataType) -> str:
+    """The ClickHouse column type for staging an Arrow column (always Nullable)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        inner = "String"
+    elif pa.types.is_boolean(kind):
+        inner = "Bool"
+    elif pa.types.is_integer(kind):
+        inner = f"{'U' if pa.types.is_unsigned_integer(kind) else ''}Int{kind.bit_width}"
+    elif pa.types.is_floating(kind):
+        inner = "Float64"
+    elif pa.types.is_date(kind):
+        inner = "Date32"
+    elif pa.types.is_timestamp(kind):
+        inner = "DateTime64(6)"
+    elif pa.types.is_null(kind):
+        inner = "String"
+    else:
+        raise ClickHouseError(f"cannot stage an Arrow column of type {kind}")
+    return f"Nullable({inner})"
 
 
 class ClickHouseError(RuntimeError):
@@ -121,6 +145,8 @@ class Result:
 
     def fetch_arrow_table(self) -> pa.Table:
         return self._table
+
+    to_arrow_table = fetch_arrow_table
 
     def to_arrow_reader(self, batch_rows: int = 50_000) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(
@@ -236,21 +262,96 @@ class ClickHouseDatabase(Database):
         # Orders this process's writes like DuckDB's writer lock would; ClickHouse itself
         # has no multi-statement transactions (see docs/SCALE.md).
         self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._scratches: set[str] = set()
+        self._scratch_lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------
     def execute(self, sql: str, params: Params = None) -> Result:  # type: ignore[override]
-        """Render one DuckDB statement for ClickHouse and run it with bound parameters
-        (an upsert runs as the statements that do the same; the last one answers)."""
-        statements, values = render_all(sql, params)
+        """Render one DuckDB statement for ClickHouse and run it with bound parameters.
+
+        A statement may become several (an upsert, an UPDATE with FROM); the last one
+        answers. DuckDB's temporary tables live in this thread's scratch database.
+        """
+        local = self._thread()
+        found, values = plan(sql, params, local.scratch, frozenset(local.temps))
+        if found.creates or any("{" not in text and local.scratch in text
+                                for text in found.statements):
+            self._ensure_scratch(local)
         result = None
-        for text in statements:
+        if found.returning is not None:
+            drawn = self._backend.query("SELECT toInt64(generateSnowflakeID()) AS id", {})
+            assert drawn is not None
+            values = {**values, "vl_id": str(drawn.column(0)[0].as_py())}
+        for text in found.statements:
             used = {k: v for k, v in values.items() if "{" + k + ":" in text.replace(" ", "")}
             result = self._backend.query(text, used)
-        return Result(result)
+        local.temps.update(found.creates)
+        local.temps.difference_update(found.drops)
+        answer = Result(pa.table({found.returning: [int(values["vl_id"])]})) \
+            if found.returning is not None else Result(result)
+        local.last = answer  # `cur.execute(...); cur.fetchone()`, as on a DuckDB cursor
+        return answer
+
+    def _last(self) -> Result:
+        last = getattr(self._local, "last", None)
+        if last is None:
+            raise ClickHouseError("no statement has run on this thread")
+        return cast(Result, last)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._last().fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._last().fetchall()
+
+    @property
+    def description(self) -> list[tuple[str, ...]]:
+        return self._last().description
+
+    # -- staging (DuckDB's temporary tables and registered Arrow tables) ---------------
+    def _thread(self) -> Any:
+        local = self._local
+        if not hasattr(local, "scratch"):
+            local.scratch = f"vl_scratch_{os.getpid()}_{threading.get_ident()}"
+            local.temps = set()
+            local.ready = False
+        return local
+
+    def _ensure_scratch(self, local: Any) -> None:
+        if not local.ready:
+            self._backend.query(f"CREATE DATABASE IF NOT EXISTS {local.scratch}", {})
+            with self._scratch_lock:
+                self._scratches.add(local.scratch)
+            local.ready = True
+
+    def register(self, name: str, rows: pa.Table) -> ClickHouseDatabase:
+        """Stage an Arrow table under `name` (a name we own), as DuckDB's register does."""
+        local = self._thread()
+        self._ensure_scratch(local)
+        self.unregister(name)
+        columns = ", ".join(f"{field.name} {_arrow_type(field.type)}" for field in rows.schema)
+        self._backend.query(f"CREATE TABLE {local.scratch}.{name} ({columns}) "
+                            "ENGINE = Memory", {})
+        if rows.num_rows:
+            self._backend.insert_arrow(f"{local.scratch}.{name}", rows)
+        local.temps.add(name)
+        return self
+
+    def unregister(self, name: str) -> ClickHouseDatabase:
+        local = self._thread()
+        if name in local.temps:
+            self._backend.query(f"DROP TABLE IF EXISTS {local.scratch}.{name}", {})
+            local.temps.discard(name)
+        return self
 
     def execute_native(self, sql: str, params: dict[str, str] | None = None) -> Result:
         """Run ClickHouse SQL as written (schema statements, engine-specific files)."""
         return Result(self._backend.query(sql, params or {}))
+
+    def sql(self, sql: str) -> Result:
+        """DuckDB's relational ``sql()``, as far as VisitLens uses it (to fetch Arrow)."""
+        return self.execute(sql)
 
     def cursor(self) -> ClickHouseDatabase:  # type: ignore[override]
         return self
@@ -296,6 +397,8 @@ class ClickHouseDatabase(Database):
         """Nothing to do: ClickHouse writes parts as it goes."""
 
     def close(self) -> None:
+        for scratch in sorted(self._scratches):
+            self._backend.query(f"DROP DATABASE IF EXISTS {scratch}", {})
         self._backend.close()
 
     def __enter__(self) -> ClickHouseDatabase:

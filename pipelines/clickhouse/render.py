@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -78,7 +79,7 @@ def _scalar_type(value: Any) -> str:
 def clickhouse_type(value: Any) -> str:
     """The ClickHouse type of a bound Python value (lists are arrays of their items' type)."""
     if value is None:
-        return "Nullable(String)"
+        return "NULL"
     if isinstance(value, list | tuple):
         kinds = {_scalar_type(v) for v in value if v is not None}
         if len(kinds) > 1 and kinds <= {"Int64", "Float64"}:
@@ -158,9 +159,21 @@ def _inline_macros(tree: exp.Expression) -> exp.Expression:
     raise RenderError("table macros nest too deeply")
 
 
+# Parameters are marked as columns with this prefix while parsing: sqlglot's tokenizer
+# reads ``$name[...($`` as a dollar-quoted string and cannot parse ``?::TYPE``.
+_MARK = "vl_param__"
+
+
+def _restore_placeholders(tree: exp.Expression) -> exp.Expression:
+    for column in list(tree.find_all(exp.Column)):
+        if not column.table and column.name.startswith(_MARK):
+            column.replace(exp.Placeholder(this=column.name[len(_MARK):]))
+    return tree
+
+
 def _name_positional(sql: str) -> str:
-    """``?`` -> ``$p1``, ``$p2``, ... outside strings, identifiers and comments (sqlglot
-    cannot parse ``?::TYPE``, and named placeholders are what ClickHouse binds)."""
+    """``?`` -> p1, p2, ... and ``$name`` -> name, marked as columns (see _MARK), outside
+    strings, quoted identifiers and comments; ClickHouse binds named parameters."""
     out: list[str] = []
     position = 0
     i = 0
@@ -184,8 +197,14 @@ def _name_positional(sql: str) -> str:
             i = end
         elif char == "?":
             position += 1
-            out.append(f"$p{position}")
+            out.append(f"{_MARK}p{position}")
             i += 1
+        elif char == "$" and i + 1 < len(sql) and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
+            end = i + 1
+            while end < len(sql) and (sql[end].isalnum() or sql[end] == "_"):
+                end += 1
+            out.append(f"{_MARK}{sql[i + 1:end]}")
+            i = end
         else:
             out.append(char)
             i += 1
@@ -256,9 +275,76 @@ def _day_series(table: exp.Table) -> exp.Expression:
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 
+def _unnest_table(unnest: exp.Unnest, tree: exp.Expression) -> None:
+    """``FROM x, unnest(list) AS o(c)``: an ARRAY JOIN (ClickHouse has no lateral joins);
+    ``FROM unnest(list) AS o(c)`` alone: a subquery of arrayJoin."""
+    alias = unnest.args.get("alias")
+    column = alias.columns[0].name if alias is not None and alias.columns else "unnest"
+    table = alias.name if alias is not None else ""
+    if len(unnest.expressions) != 1:
+        raise RenderError("unnest of one list at a time on ClickHouse")
+    values = unnest.expressions[0].copy()
+    parent = unnest.parent
+    if isinstance(parent, exp.Join) and not parent.args.get("on"):
+        parent.replace(exp.Join(this=exp.alias_(values, column), kind="ARRAY"))
+        for ref in list(tree.find_all(exp.Column)):
+            if table and ref.table == table and ref.name == column:
+                ref.replace(exp.column(column))
+        return
+    if isinstance(parent, exp.From):
+        select = exp.select(exp.alias_(exp.Anonymous(this="arrayJoin", expressions=[values]),
+                                       column))
+        unnest.replace(exp.Subquery(this=select, alias=exp.TableAlias(
+            this=exp.to_identifier(table or "unnest"))))
+        return
+    raise RenderError("unnest in this position is not rendered for ClickHouse")
+
+
+def _array_join(table: exp.Table) -> exp.Join:
+    """``FROM x, range(a, b) AS t(i)`` (a range that reads x's columns): ClickHouse has
+    no lateral joins, but ARRAY JOIN unrolls an array per row the same way."""
+    series = table.this
+    if not series.args.get("is_end_exclusive"):
+        raise RenderError("only range(...) (end excluded) is rendered as an ARRAY JOIN")
+    alias = table.args.get("alias")
+    column = alias.columns[0].name if alias is not None and alias.columns else "range"
+    bounds = [series.args["start"].copy(), series.args["end"].copy()]
+    for bound in bounds:
+        for length in list(bound.find_all(exp.Length)):  # of a list here
+            length.replace(exp.Anonymous(this="length", expressions=[length.this.copy()]))
+    return exp.Join(this=exp.alias_(exp.Anonymous(this="range", expressions=bounds), column),
+                    kind="ARRAY")
+
+
+def _subscripts(tree: exp.Expression) -> exp.Expression:
+    """``SELECT unnest(xs), generate_subscripts(xs, 1)``: each element with its position.
+    Two arrayJoins would multiply; one ARRAY JOIN of both arrays zips them."""
+    for select in list(tree.find_all(exp.Select)):
+        subscripts = [n for n in select.find_all(exp.Anonymous)
+                      if str(n.this).lower() == "generate_subscripts"
+                      and n.find_ancestor(exp.Select) is select]
+        if not subscripts:
+            continue
+        array = subscripts[0].expressions[0]
+        items = [n for n in select.find_all(exp.Explode)
+                 if n.find_ancestor(exp.Select) is select and n.this == array]
+        for item in items:
+            item.replace(exp.column("vl_item"))
+        for subscript in subscripts:
+            if subscript.expressions[0] != array:
+                raise RenderError("generate_subscripts of one array per SELECT on ClickHouse")
+            subscript.replace(exp.column("vl_index"))
+        joined = exp.Join(this=exp.alias_(array.copy(), "vl_item"), kind="ARRAY")
+        joined.set("expressions", [exp.alias_(exp.Anonymous(
+            this="arrayEnumerate", expressions=[array.copy()]), "vl_index")])
+        select.append("joins", joined)
+    return tree
+
+
 def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     """Rewrite the DuckDB constructs sqlglot leaves as they are."""
-    for bitwise in list(tree.find_all(exp.BitwiseAnd, exp.BitwiseOr)):
+    tree = _subscripts(tree)
+    for bitwise in reversed(list(tree.find_all(exp.BitwiseAnd, exp.BitwiseOr))):  # inner first
         name = "bitAnd" if isinstance(bitwise, exp.BitwiseAnd) else "bitOr"
         bitwise.replace(exp.Anonymous(this=name, expressions=[bitwise.this.copy(),
                                                               bitwise.expression.copy()]))
@@ -268,11 +354,20 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     for listed in list(tree.find_all(exp.ArrayAgg)):
         if isinstance(listed.this, exp.Order):
             listed.replace(_sorted_pairs(listed.this))
+    for code in list(tree.find_all(exp.Unicode)):
+        code.replace(exp.Anonymous(this="vl_unicode", expressions=[code.this.copy()]))
     for node in list(tree.find_all(exp.Anonymous)):
         if str(node.this).lower() == "list_position":
             haystack, needle = node.expressions
             node.replace(_template("nullIf(toInt64(indexOf(__list, __item)), 0)",
                                    __list=haystack, __item=needle))
+    for unnest in list(tree.find_all(exp.Unnest)):
+        _unnest_table(unnest, tree)
+    for join in list(tree.find_all(exp.Join)):
+        series = join.this.this if isinstance(join.this, exp.Table) else None
+        if isinstance(series, exp.GenerateSeries) and series.args.get("step") is None \
+                and not join.args.get("on"):
+            join.replace(_array_join(join.this))
     for table in list(tree.find_all(exp.Table)):
         if isinstance(table.this, exp.GenerateSeries):
             table.replace(_day_series(table))
@@ -294,7 +389,12 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
 
 def _bind_placeholders(tree: exp.Expression, types: Mapping[str, str]) -> exp.Expression:
     for node in list(tree.find_all(exp.Placeholder)):
+        if node.args.get("kind") is not None:
+            continue  # bound by the renderer itself (vl_id)
         name = node.name
+        if types.get(name) == "NULL":
+            node.replace(exp.Null())  # NULL is no user value: typed by its context
+            continue
         if name not in types:
             raise RenderError(f"no value for the parameter {name}")
         node.replace(exp.Placeholder(this=name, kind=exp.DataType.build(types[name],
@@ -340,30 +440,245 @@ def _upsert(tree: exp.Insert) -> list[exp.Expression]:
             exp.not_(exp.Exists(this=exp.select("1").from_(table.copy()).where(match))))
         plain.set("expression", select)
         return [plain]
-    if conflict is None and (tree.args.get("alternative") or "").upper() == "REPLACE":
+    replace_row = conflict is None and (tree.args.get("alternative") or "").upper() == "REPLACE"
+    # ON CONFLICT (key) DO UPDATE SET every other column = excluded.column: a replacement.
+    updates_all = conflict is not None and action is None and conflict.args.get("expressions")
+    if replace_row or updates_all:
         return [exp.delete(table.copy(), where=match), plain]
     raise RenderError("this upsert is not rendered for ClickHouse yet")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one DuckDB statement becomes on ClickHouse.
+
+    Attributes:
+        statements: ClickHouse statements to run in order (none for BEGIN/COMMIT).
+        creates: staging tables that exist after it (in the caller's scratch database).
+        drops: staging tables that no longer exist after it.
+        returning: for ``INSERT ... RETURNING col`` of a new id: the column; the caller
+            draws the id and binds it as the parameter ``vl_id``.
+    """
+
+    statements: tuple[str, ...]
+    creates: tuple[str, ...] = ()
+    drops: tuple[str, ...] = ()
+    returning: str | None = None
+
+
+def _in_scratch(tree: exp.Expression, scratch: str, temps: frozenset[str]) -> exp.Expression:
+    """DuckDB's temporary tables live in the caller's scratch database on ClickHouse (a
+    mutation cannot see a session's temporary tables)."""
+    for table in tree.find_all(exp.Table):
+        if not table.args.get("db") and table.name in temps:
+            table.set("db", exp.to_identifier(scratch))
+    return tree
+
+
+_CATALOG = {
+    "duckdb_views": "SELECT name AS view_name, true AS temporary, false AS internal "
+                    "FROM system.tables WHERE database = '{scratch}' AND engine = 'View'",
+    "duckdb_tables": "SELECT name AS table_name, true AS temporary "
+                     "FROM system.tables WHERE database = '{scratch}' AND engine != 'View'",
+}
+
+
+def _catalog_functions(tree: exp.Expression, scratch: str) -> exp.Expression:
+    """DuckDB's catalog of temporary objects (the staging clean-up reads it): on ClickHouse
+    the caller's scratch database holds them."""
+    for table in list(tree.find_all(exp.Table)):
+        function = table.this
+        name = str(function.this).lower() if isinstance(function, exp.Anonymous) else ""
+        if name in _CATALOG:
+            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+            query = _statement(_CATALOG[name].format(scratch=scratch))
+            table.replace(exp.Subquery(this=query, alias=alias))
+    return tree
+
+
+def _row_ids(tree: exp.Expression) -> exp.Expression:
+    """DuckDB's ``rowid``: on ClickHouse a row is (_block_number, _block_offset)."""
+    for column in list(tree.find_all(exp.Column)):
+        if column.name.lower() == "rowid":
+            owner = column.table
+            column.replace(exp.Tuple(expressions=[exp.column("_block_number", owner or None),
+                                                  exp.column("_block_offset", owner or None)]))
+    return tree
+
+
+def _output_names(source: exp.Expression) -> set[str]:
+    from pipelines.clickhouse.schema import table_columns
+
+    inner = source.this if isinstance(source, exp.Subquery) else source
+    if isinstance(inner, exp.Query):
+        return {e.alias_or_name for e in inner.selects}
+    if isinstance(inner, exp.Table):
+        return set(table_columns().get(inner.name, ()))
+    return set()
+
+
+def _update(tree: exp.Update, scratch: str) -> list[exp.Expression]:
+    """UPDATE on ClickHouse: a lightweight UPDATE when it can be one; an UPDATE with FROM
+    (or of a sorting-key column) stages the new rows, deletes the old by row id and
+    inserts the new ones."""
+    from pipelines.clickhouse.schema import sorting_keys, table_columns
+
+    target = tree.this
+    table, alias = target.name, target.alias or target.name
+    columns = table_columns().get(table)
+    if columns is None:
+        raise RenderError(f"cannot update {table} on ClickHouse")
+    sets = {eq.this.name: eq.expression for eq in tree.expressions}
+    where_node = tree.args.get("where")
+    where = where_node.this if where_node is not None else exp.true()
+    source = tree.args.get("from_")
+    if source is None and not set(sets) & set(sorting_keys().get(table, ())):
+        for column in tree.find_all(exp.Column):
+            if column.table == alias:
+                column.set("table", None)
+        plain = tree.copy()
+        plain.set("this", exp.Table(this=exp.to_identifier(table)))
+        return [plain]
+    sources = [source.this] if source is not None else []
+    outside = set().union(*(_output_names(s) for s in sources)) if sources else set()
+    for expression in [*sets.values(), where]:
+        for column in expression.find_all(exp.Column):
+            if not column.table and column.name in columns and column.name not in outside:
+                column.set("table", exp.to_identifier(alias))
+    stage = exp.Table(this=exp.to_identifier("vl_update"), db=exp.to_identifier(scratch))
+    select = exp.select(
+        exp.alias_(exp.column("_block_number", alias), "vl_bn"),
+        exp.alias_(exp.column("_block_offset", alias), "vl_bo"),
+        *[exp.alias_(sets[c].copy() if c in sets else exp.column(c, alias), c)
+          for c in columns],
+    ).from_(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
+        this=exp.to_identifier(alias))))
+    for extra in sources:
+        select = select.join(extra.copy(), join_type="CROSS")
+    select = select.where(where.copy())
+    names = ", ".join(columns)
+    stage_sql = stage.sql(dialect="clickhouse")
+    return [
+        _drop(stage),
+        _template_statement(f"CREATE TABLE {stage_sql} ENGINE = Memory AS SELECT 1", select),
+        _statement(f"DELETE FROM {table} WHERE (_block_number, _block_offset) IN "
+                   f"(SELECT vl_bn, vl_bo FROM {stage_sql})"),
+        _statement(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage_sql}"),
+        _drop(stage),
+    ]
+
+
+def _statement(sql: str) -> exp.Expression:
+    """A statement written in ClickHouse's dialect (names we own, never user text)."""
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="clickhouse"))
+
+
+def _drop(table: exp.Table) -> exp.Expression:
+    return _statement(f"DROP TABLE IF EXISTS {table.sql(dialect='clickhouse')}")
+
+
+def _template_statement(sql: str, query: exp.Expression) -> exp.Expression:
+    """A ClickHouse CREATE ... AS statement whose query is replaced by `query`."""
+    tree = cast(exp.Expression, sqlglot.parse_one(sql, read="clickhouse"))
+    tree.set("expression", query)
+    return tree
+
+
+def _create_staging(tree: exp.Create, scratch: str) -> tuple[list[exp.Expression], str]:
+    """``CREATE [OR REPLACE] TEMP TABLE t ...`` as a Memory table in the scratch database."""
+    name = tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name
+    staged = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(scratch))
+    statements: list[exp.Expression] = []
+    if tree.args.get("replace"):
+        statements.append(_drop(staged))
+    created = tree.copy()
+    created.set("replace", False)
+    if isinstance(created.this, exp.Schema):
+        created.this.set("this", staged.copy())
+    else:
+        created.set("this", staged.copy())
+    is_view = str(created.args.get("kind") or "").upper() == "VIEW"
+    created.set("properties", None if is_view else exp.Properties(expressions=[
+        exp.EngineProperty(this=exp.var("Memory"))]))
+    statements.append(created)
+    return statements, name
+
+
+def _returning(tree: exp.Insert) -> tuple[exp.Insert, str]:
+    """``INSERT ... VALUES (nextval(..), ...) RETURNING id``: the id is drawn first and
+    bound as ``vl_id`` (ClickHouse returns nothing from an INSERT)."""
+    returning = tree.args.get("returning")
+    names = [e.alias_or_name for e in returning.expressions] if returning is not None else []
+    if len(names) != 1:
+        raise RenderError("INSERT ... RETURNING one column only on ClickHouse")
+    found = [n for n in tree.find_all(exp.Anonymous) if str(n.this).lower() == "nextval"]
+    if len(found) != 1:
+        raise RenderError("INSERT ... RETURNING a new id (nextval) only on ClickHouse")
+    found[0].replace(exp.Placeholder(this="vl_id", kind=exp.DataType.build("Int64")))
+    tree.set("returning", None)
+    return tree, names[0]
+
+
 @lru_cache(maxsize=2048)
-def _render(sql: str, types: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+def _render(sql: str, types: tuple[tuple[str, str], ...], scratch: str,
+            temps: frozenset[str]) -> Plan:
     statements = [cast(exp.Expression, s)
                   for s in sqlglot.parse(_name_positional(sql), read="duckdb") if s is not None]
     if len(statements) != 1:
         raise RenderError("one statement at a time")
-    tree = _sequences(_clickhouse_idioms(_array_lengths(_inline_macros(statements[0]))))
-    trees = [tree]
-    if isinstance(tree, exp.Insert) and (tree.args.get("conflict") is not None
-                                         or tree.args.get("alternative")):
-        trees = _upsert(tree)
-    return tuple(_bind_placeholders(t, dict(types)).sql(dialect="clickhouse") for t in trees)
+    tree = _restore_placeholders(statements[0])
+    if isinstance(tree, exp.Transaction | exp.Commit | exp.Rollback):
+        return Plan(())  # no multi-statement transactions on ClickHouse (docs/SCALE.md)
+    tree = _catalog_functions(_in_scratch(_inline_macros(tree), scratch, temps), scratch)
+    tree = _row_ids(_clickhouse_idioms(_array_lengths(tree)))
+    creates: tuple[str, ...] = ()
+    drops: tuple[str, ...] = ()
+    returning = None
+    trees: list[exp.Expression]
+    if isinstance(tree, exp.Create) and any(
+            isinstance(p, exp.TemporaryProperty)
+            for p in (tree.args.get("properties") or exp.Properties()).expressions):
+        trees, name = _create_staging(tree, scratch)
+        creates = (name,)
+    elif isinstance(tree, exp.Drop) and all(t.args.get("db") and t.db == scratch
+                                           for t in tree.find_all(exp.Table)):
+        trees, drops = [tree], tuple(t.name for t in tree.find_all(exp.Table))
+    elif isinstance(tree, exp.Update):
+        trees = _update(tree, scratch)
+    elif isinstance(tree, exp.Delete) and tree.args.get("where") is None:
+        trees = [_statement(f"TRUNCATE TABLE {tree.this.sql(dialect='clickhouse')}")]
+    elif isinstance(tree, exp.Insert) and tree.args.get("returning") is not None:
+        inserted, returning = _returning(tree)
+        trees = [inserted]
+    elif isinstance(tree, exp.Insert) and (tree.args.get("conflict") is not None
+                                           or tree.args.get("alternative")):
+        trees = _upsert(cast(exp.Insert, _sequences(tree)))
+    else:
+        trees = [_sequences(tree)]
+    rendered = tuple(_bind_placeholders(t, dict(types)).sql(dialect="clickhouse")
+                     for t in trees)
+    return Plan(rendered, creates, drops, returning)
+
+
+def plan(sql: str, params: Params = None, scratch: str = "vl_scratch",
+         temps: frozenset[str] = frozenset()) -> tuple[Plan, dict[str, str]]:
+    """One DuckDB statement as the ClickHouse statements that do the same, in order.
+
+    Args:
+        sql: the statement (DuckDB dialect).
+        params: its bound values.
+        scratch: the caller's database for staging tables.
+        temps: the staging tables the caller has created so far.
+    """
+    named = named_params(params)
+    types = tuple(sorted((name, clickhouse_type(value)) for name, value in named.items()))
+    return _render(sql, types, scratch, temps), encode_params(named)
 
 
 def render_all(sql: str, params: Params = None) -> tuple[tuple[str, ...], dict[str, str]]:
     """One DuckDB statement as the ClickHouse statements that do the same, in order."""
-    named = named_params(params)
-    types = tuple(sorted((name, clickhouse_type(value)) for name, value in named.items()))
-    return _render(sql, types), encode_params(named)
+    found, values = plan(sql, params)
+    return found.statements, values
 
 
 def render(sql: str, params: Params = None) -> tuple[str, dict[str, str]]:

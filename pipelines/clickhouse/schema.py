@@ -62,6 +62,23 @@ _SETTINGS = "enable_block_number_column = 1, enable_block_offset_column = 1"
 FUNCTIONS: tuple[str, ...] = (
     "CREATE FUNCTION IF NOT EXISTS in_buckets AS (cnt, lows, highs) -> "
     "length(lows) = 0 OR arrayExists((lo, hi) -> cnt >= lo AND cnt <= hi, lows, highs)",
+    # DuckDB's unicode(s): the code point of the first character (UTF-8 decoded), -1 if
+    # empty; the import's "illegal character" message shows it.
+    "CREATE FUNCTION IF NOT EXISTS vl_unicode AS (s) -> multiIf("
+    "length(s) = 0, -1, "
+    "reinterpretAsUInt8(substring(s, 1, 1)) < 128, "
+    "toInt64(reinterpretAsUInt8(substring(s, 1, 1))), "
+    "reinterpretAsUInt8(substring(s, 1, 1)) < 224, "
+    "toInt64(bitAnd(reinterpretAsUInt8(substring(s, 1, 1)), 31)) * 64 "
+    "+ bitAnd(reinterpretAsUInt8(substring(s, 2, 1)), 63), "
+    "reinterpretAsUInt8(substring(s, 1, 1)) < 240, "
+    "toInt64(bitAnd(reinterpretAsUInt8(substring(s, 1, 1)), 15)) * 4096 "
+    "+ bitAnd(reinterpretAsUInt8(substring(s, 2, 1)), 63) * 64 "
+    "+ bitAnd(reinterpretAsUInt8(substring(s, 3, 1)), 63), "
+    "toInt64(bitAnd(reinterpretAsUInt8(substring(s, 1, 1)), 7)) * 262144 "
+    "+ bitAnd(reinterpretAsUInt8(substring(s, 2, 1)), 63) * 4096 "
+    "+ bitAnd(reinterpretAsUInt8(substring(s, 3, 1)), 63) * 64 "
+    "+ bitAnd(reinterpretAsUInt8(substring(s, 4, 1)), 63))",
 )
 
 
@@ -91,6 +108,33 @@ def primary_keys() -> dict[str, tuple[str, ...]]:
             "WHERE constraint_type = 'PRIMARY KEY'").fetchall()}
     finally:
         duck.close()
+
+
+@cache
+def table_columns() -> dict[str, tuple[str, ...]]:
+    """Each table's columns in order (the UPDATE rewrite writes whole rows)."""
+    duck = _catalog()
+    try:
+        found: dict[str, list[str]] = {}
+        for table, column in duck.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() "
+                "ORDER BY table_name, column_index").fetchall():
+            found.setdefault(table, []).append(column)
+        return {table: tuple(columns) for table, columns in found.items()}
+    finally:
+        duck.close()
+
+
+@cache
+def sorting_keys() -> dict[str, tuple[str, ...]]:
+    """Each table's ClickHouse ORDER BY columns (a lightweight UPDATE cannot change them)."""
+    keys = primary_keys()
+    found: dict[str, tuple[str, ...]] = {}
+    for table in table_columns():
+        order = _LAYOUT.get(table, (None, ""))[1]
+        found[table] = tuple(c.strip() for c in order.strip("()").split(",") if c.strip()) \
+            if order else keys.get(table, ())
+    return found
 
 
 def _catalog() -> duckdb.DuckDBPyConnection:
