@@ -16,6 +16,7 @@ from dashboard.components.filter_bar import like_pattern
 from dashboard.metrics import FilterError
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import query
+from pipelines import membership
 from pipelines.db import Database
 
 SORTS: tuple[str, ...] = ("code", "name", "grade", "updated_at")
@@ -46,9 +47,10 @@ def _params(db: Database, scope: Scope, filters: ArchiveFilters) -> dict[str, An
 
         checked_employees(db, scope, (filters.owner,))
     search = filters.search.strip()[:100]
+    membership.ensure_current(db)
     return {
         "everyone": scope.everything,
-        "departments": scope.department_list,
+        "roots": [] if scope.everything else sorted(scope.tops),
         "deleted": filters.deleted,
         "search": search,
         "pattern": like_pattern(search),

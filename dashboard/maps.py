@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from dashboard import metrics
-from dashboard.metrics import FilterError, Filters
+from dashboard.metrics import FilterError, Filters, params_for
 from dashboard.scope import Scope
 from dashboard.sql import query
 from pipelines import geo
@@ -81,6 +81,7 @@ def _params(db: Database, scope: Scope, selection: MapSelection) -> dict[str, An
     params["employees"] = list(selection.filters.employees)  # in selection order (colours)
     params["grades"] = list(selection.grades)
     params["unrated"] = selection.unrated
+    params["grade_filter"] = bool(selection.grades) or selection.unrated
     return params
 
 
@@ -107,11 +108,11 @@ def layer(db: Database, scope: Scope, selection: MapSelection, box: Box, zoom: i
     where = box.to_wgs84(coords)
     params = _params(db, scope, selection) | {
         "west": where.west, "south": where.south, "east": where.east, "north": where.north}
-    cells = query(db, "map_cells", params | {"cell": cell_degrees(zoom),
-                                             "by_employee": by_employee})
+    cells = query(db, "map_cells", params_for("map_cells", params | {
+        "cell": cell_degrees(zoom), "colour_by_employee": by_employee}))
     total = int(cells["customers"].sum()) if len(cells) else 0
     if total <= MAX_MARKERS:
-        points = query(db, "map_points", params | {"limit": MAX_MARKERS})
+        points = query(db, "map_points", params_for("map_points", params | {"limit": MAX_MARKERS}))
         lon, lat = _display(points["lon"], points["lat"], coords)
         features = []
         for i, row in enumerate(points.to_dict("records")):
@@ -158,7 +159,9 @@ def layer(db: Database, scope: Scope, selection: MapSelection, box: Box, zoom: i
 def extent(db: Database, scope: Scope, selection: MapSelection,
            coords: str = "wgs84") -> Box | None:
     """The box around the selection's located customers (None when there are none)."""
-    found = query(db, "map_extent", _params(db, scope, selection)).iloc[0]
+    world = {"west": -180.0, "south": -90.0, "east": 180.0, "north": 90.0}
+    found = query(db, "map_extent", params_for("map_extent", _params(db, scope, selection) | world)
+                  ).iloc[0]
     if not found["customers"]:
         return None
     lon, lat = _display([found["west"], found["east"]], [found["south"], found["north"]],

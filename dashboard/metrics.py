@@ -6,6 +6,7 @@ dashboard/queries); Python only combines small per-employee or per-day results.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,7 +17,7 @@ import pandas as pd
 
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import load_sql, query, query_batches
-from pipelines import business_settings
+from pipelines import business_settings, membership
 from pipelines.db import Database
 from pipelines.derive import REASON_BIT, reasons_of
 
@@ -433,21 +434,57 @@ def bucket_ranges(db: Database, buckets: tuple[str, ...]) -> tuple[list[int], li
     return [lo for lo, _ in chosen], [_MAX_COUNT if hi is None else hi for _, hi in chosen]
 
 
+def _bucket_params(lows: list[int], highs: list[int]) -> dict[str, Any]:
+    """The selected buckets as plain SQL filters: every selected finite count listed
+    (buckets are a handful of small ranges), and the low end of a selected open bucket."""
+    counts = sorted({n for lo, hi in zip(lows, highs, strict=True) if hi != _MAX_COUNT
+                     for n in range(lo, hi + 1)})
+    open_lows = [lo for lo, hi in zip(lows, highs, strict=True) if hi == _MAX_COUNT]
+    return {"bucketed": bool(lows), "bucket_counts": counts,
+            "bucket_from": min(open_lows) if open_lows else None,
+            "zero_selected": not lows or 0 in counts or (bool(open_lows) and min(open_lows) == 0)}
+
+
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def params_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that queries/NAME.sql names (DuckDB refuses extra ones)."""
+    wanted = set(_PARAM.findall(load_sql(name)))
+    return {k: v for k, v in params.items() if k in wanted}
+
+
 def population_params(
     db: Database, scope: Scope, filters: Filters, buckets: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Parameters of the customer queries: the scope narrowed by the filters and buckets."""
+    """Parameters of the customer queries: the scope narrowed by the filters and buckets.
+
+    The population is the whole company (`everyone`), else the chosen employees'
+    (`by_employee`), else the subtrees of `roots` (the department filter, or the scope's
+    top departments): one root is a single filtered scan of customer_membership (`root`).
+    """
     departments = group_departments(db, scope, filters.department)
     employees = checked_employees(db, scope, filters.employees)
     lows, highs = bucket_ranges(db, buckets)
+    membership.ensure_current(db)
+    everyone = scope.everything and filters.department is None and not employees
+    roots: list[str] = []
+    if not everyone and not employees:
+        roots = [filters.department] if filters.department else sorted(scope.tops)
     return {
-        "everyone": scope.everything and filters.department is None and not employees,
+        "everyone": everyone,
         "departments": departments,
         "employees": employees,
+        "by_employee": not everyone and bool(employees),
+        "one_root": len(roots) == 1,
+        "root": roots[0] if len(roots) == 1 else None,
+        "many_roots": len(roots) != 1 and not everyone and not employees,
+        "roots": roots,
         "date_from": filters.date_from,
         "date_to": filters.date_to,
         "bucket_lows": lows,
         "bucket_highs": highs,
+        **_bucket_params(lows, highs),
     }
 
 
@@ -455,15 +492,13 @@ def frequency(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Customers of the population per visit-count bucket (the frequency pie)."""
     settings = business_settings.load(db)
     params = population_params(db, scope, filters)
-    params.pop("bucket_lows"), params.pop("bucket_highs")
-    histogram = query(db, "customer_visit_histogram", params)
+    found = db.rows(load_sql("customer_visit_histogram"),
+                    params_for("customer_visit_histogram", params))
     rows = []
     for low, high in settings.frequency_buckets:
-        inside = (histogram["visit_count"] >= low) & (
-            histogram["visit_count"] <= (high if high is not None else np.iinfo(np.int64).max))
-        rows.append({"bucket": settings.bucket_label(low, high),
-                     "low": low, "high": high,
-                     "customers": int(histogram.loc[inside, "customers"].sum())})
+        top = high if high is not None else np.iinfo(np.int64).max
+        rows.append({"bucket": settings.bucket_label(low, high), "low": low, "high": high,
+                     "customers": int(sum(n for count, n in found if low <= count <= top))})
     return pd.DataFrame(rows)
 
 
@@ -474,7 +509,8 @@ def _grade_order(db: Database) -> list[str | None]:
 def grades(db: Database, scope: Scope, filters: Filters,
            buckets: tuple[str, ...] = ()) -> pd.DataFrame:
     """Per grade (unrated = None, listed last): customers, visits, average visits."""
-    found = query(db, "customer_grades", population_params(db, scope, filters, buckets))
+    found = query(db, "customer_grades",
+                  params_for("customer_grades", population_params(db, scope, filters, buckets)))
     by_grade = {None if pd.isna(g) else g: r for g, r in
                 zip(found["grade"], found.to_dict("records"), strict=True)}
     rows = []
@@ -517,32 +553,38 @@ def summary_rows(db: Database, scope: Scope, filters: Filters, by: str) -> list[
             if c in scope.departments]
 
 
-GradeCounts = dict[str | None, tuple[int, int, int]]
+_UNRATED = "\x00unrated"  # stands for None while grades are matched (never a real grade)
 
 
-def _grade_counts(counts: pd.DataFrame, key: str | None = None) -> dict[Any, GradeCounts]:
-    """{row key: {grade: (customers, visited, visits)}} in one pass over the query's rows."""
-    found: dict[Any, GradeCounts] = {}
-    keys = counts[key].tolist() if key else [None] * len(counts)
-    for row_key, grade, customers, visited, visits in zip(
-            keys, counts["grade"].tolist(), counts["customers"].tolist(),
-            counts["visited_customers"].tolist(), counts["visits"].tolist(), strict=True):
-        grade = None if grade is None or grade != grade else grade
-        found.setdefault(row_key, {})[grade] = (int(customers), int(visited), int(visits))
-    return found
-
-
-def _grade_block(counts: GradeCounts, grade_order: list[str | None]) -> list[dict[str, Any]]:
-    """Per grade and all grades ('*') from {grade: (customers, visited, visits)}."""
-    block = []
-    for grade in [*grade_order, ALL_GRADES]:
-        if grade == ALL_GRADES:
-            customers, visited, visits = (sum(v[i] for v in counts.values()) for i in range(3))
-        else:
-            customers, visited, visits = counts.get(grade, (0, 0, 0))
-        block.append({"grade": grade, "customers": customers, "visited_customers": visited,
-                      "visits": visits, "avg_visits": safe_div(visits, customers)})
-    return block
+def _grade_blocks(counts: pd.DataFrame, keys: list[Any], key: str | None,
+                  grade_order: list[str | None]) -> dict[str, list[Any]]:
+    """Per key (in order), per grade and all grades ('*'): the block columns, from the
+    query's (key, grade, customers, visited_customers, visits) rows. Built with numpy:
+    by employee a company has thousands of blocks."""
+    width = len(grade_order) + 1
+    cells = np.zeros((len(keys), width, 3), dtype=np.int64)
+    if len(counts):
+        key_pos = {k: i for i, k in enumerate(keys)}
+        grade_pos = {_UNRATED if g is None else g: i for i, g in enumerate(grade_order)}
+        ki = (counts[key].map(key_pos) if key else pd.Series(0, index=counts.index))
+        grades = counts["grade"].astype(object).where(counts["grade"].notna(), _UNRATED)
+        gi = grades.map(grade_pos)
+        values = counts[["customers", "visited_customers", "visits"]].to_numpy(np.int64)
+        known = ki.notna().to_numpy()
+        rated = known & gi.notna().to_numpy()
+        np.add.at(cells, (ki[rated].astype(int).to_numpy(), gi[rated].astype(int).to_numpy()),
+                  values[rated])
+        np.add.at(cells, (ki[known].astype(int).to_numpy(), width - 1), values[known])
+    flat = cells.reshape(-1, 3)
+    customers, visited, visits = flat[:, 0], flat[:, 1], flat[:, 2]
+    return {
+        "grade": [*grade_order, ALL_GRADES] * len(keys),
+        "customers": customers.tolist(),
+        "visited_customers": visited.tolist(),
+        "visits": visits.tolist(),
+        "avg_visits": [None if not c else v / c
+                       for c, v in zip(customers.tolist(), visits.tolist(), strict=True)],
+    }
 
 
 def summary(db: Database, scope: Scope, filters: Filters, by: str = "department",
@@ -555,26 +597,28 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     grade_order = _grade_order(db)
     rows = summary_rows(db, scope, filters, by)
     params = population_params(db, scope, filters, buckets)
-    total_counts = query(db, "customer_grades", params)
+    total_counts = query(db, "customer_grades", params_for("customer_grades", params))
     total_code = filters.department or ""
     total_name = ""
     if filters.department:
         names = query(db, "department_names", {"codes": [filters.department]})
         total_name = str(names["name"].iloc[0]) if len(names) else ""
-    out = [{"row_type": "total", "code": total_code, "name": total_name, **cell}
-           for cell in _grade_block(_grade_counts(total_counts).get(None, {}), grade_order)]
+    width = len(grade_order) + 1
+    total = _grade_blocks(total_counts, [None], None, grade_order)
+    columns: dict[str, list[Any]] = {
+        "row_type": ["total"] * width, "code": [total_code] * width,
+        "name": [total_name] * width, **total}
     if rows:
         name = "summary_by_employee" if by == "employee" else "summary_by_department"
-        counts = query(db, name, {"rows": [c for c, _ in rows],
-                                  "date_from": filters.date_from, "date_to": filters.date_to,
-                                  "bucket_lows": params["bucket_lows"],
-                                  "bucket_highs": params["bucket_highs"]})
-        parts = _grade_counts(counts, "row_code")
-        for code, row_name in rows:
-            out += [{"row_type": by, "code": code, "name": row_name, **cell}
-                    for cell in _grade_block(parts.get(code, {}), grade_order)]
-    frame = pd.DataFrame(out, columns=["row_type", "code", "name", "grade", "customers",
-                                       "visited_customers", "visits", "avg_visits"])
+        counts = query(db, name, params_for(name, params | {"rows": [c for c, _ in rows]}))
+        blocks = _grade_blocks(counts, [c for c, _ in rows], "row_code", grade_order)
+        columns["row_type"] += [by] * (width * len(rows))
+        columns["code"] += [c for c, _ in rows for _ in range(width)]
+        columns["name"] += [n for _, n in rows for _ in range(width)]
+        for column, values in blocks.items():
+            columns[column] += values
+    frame = pd.DataFrame(columns, columns=["row_type", "code", "name", "grade", "customers",
+                                           "visited_customers", "visits", "avg_visits"])
     return _keep_none(frame, "grade")
 
 
@@ -599,9 +643,10 @@ def customer_list(
     if sort not in CUSTOMER_SORTS:
         raise FilterError(f"unknown sort column {sort!r}")
     params = population_params(db, scope, filters, buckets)
-    count_params = dict(params)
-    total = int(query(db, "customer_list_count", count_params)["total"].iloc[0])
-    rows = query(db, "customer_list", params | {
+    total = int(db.rows(load_sql("customer_list_count"),
+                        params_for("customer_list_count", params))[0][0])
+    rows = query(db, "customer_list", params_for("customer_list", params | {
         "sort": sort, "descending": descending, "offset": offset,
-        "limit": limit if limit is not None else max(total, 1)})
+        "limit": limit if limit is not None else max(total, 1),
+        "need_counts": params["bucketed"] or sort == "visits"}))
     return CustomerPage(_keep_none(rows, "grade"), total)

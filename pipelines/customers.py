@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipelines import audit, business_settings, derive, formats, load_master
+from pipelines import audit, business_settings, derive, formats, load_master, membership
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
@@ -247,6 +247,7 @@ def update_customer(db: Database, code: str, values: Mapping[str, str | None],
                    WHERE code = $code""",
                 {**{f: new[f] for f in _STORED}, "now": datetime.now(), "actor": actor},
             )
+            membership.refresh_customers(cur, [code])
             if (new["longitude"], new["latitude"]) != (before["longitude"], before["latitude"]):
                 derive.refresh_validity(cur, settings, [code])
             after = _records(cur, [code])[code]
@@ -273,6 +274,7 @@ def _set_deleted(db: Database, codes: Iterable[str], deleted: bool, actor: str |
                WHERE code IN (SELECT unnest($codes::VARCHAR[]))""",
             {"deleted": deleted, "now": now, "actor": actor, "codes": targets},
         )
+        membership.refresh_customers(cur, targets)
         afters = _records(cur, targets)
         for code in targets:
             audit.record(cur, actor, "customer.delete" if deleted else "customer.restore",
@@ -356,6 +358,7 @@ def bind(db: Database, employee_code: str, customer_codes: Iterable[str],
                         "VALUES (?, ?, ?)", [employee_code, code, now])
             audit.record(cur, actor, "customer.bind", "binding", f"{employee_code}/{code}",
                          None, {"employee_code": employee_code, "customer_code": code})
+        membership.refresh_customers(cur, new)
     return len(new)
 
 
@@ -375,6 +378,7 @@ def unbind(db: Database, employee_code: str, customer_codes: Iterable[str],
                         [employee_code, code])
             audit.record(cur, actor, "customer.unbind", "binding", f"{employee_code}/{code}",
                          {"employee_code": employee_code, "customer_code": code}, None)
+        membership.refresh_customers(cur, gone)
     return len(gone)
 
 
@@ -454,6 +458,7 @@ def assign_department(db: Database, department_code: str | None,
                WHERE code IN (SELECT unnest($codes::VARCHAR[]))""",
             {"department": department_code, "now": now, "actor": actor, "codes": targets},
         )
+        membership.refresh_customers(cur, targets)
         afters = _records(cur, targets)
         action = "customer.assign" if department_code is not None else "customer.unassign"
         for code in targets:

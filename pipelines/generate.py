@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from pipelines import business_settings, derive, geo, load_visits, summaries
+from pipelines import business_settings, derive, geo, load_visits, membership, summaries
 from pipelines.api_tokens import set_employee_password
 from pipelines.db import Database, DatabaseLockedError
 from pipelines.formats import FORMATS
@@ -245,6 +245,8 @@ def build_demo(
         _insert_holidays(db, cal)
         org = _build_org(db, rng, spec, cal, report)
         arch = _build_archive(db, rng, spec, org, cal, report)
+        with db.transaction() as cur:  # customer ids and memberships before any visit
+            membership.rebuild(cur)
         planned = _build_plans(db, rng, spec, org, arch, cal, report)
         _build_visits(db, rng, spec, org, arch, cal, planned, report)
         with db.transaction() as cur:  # plans reach past the visits: summarise every day

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipelines import derive
+from pipelines import derive, membership
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
@@ -70,6 +70,8 @@ def write_customers(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
         """,
         {"now": now},
     )
+    codes = [r[0] for r in cur.execute("SELECT code FROM imp_new").fetchall()]
+    membership.refresh_customers(cur, codes)  # ids, memberships and owners of the new rows
     return inserted
 
 

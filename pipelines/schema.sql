@@ -281,6 +281,50 @@ CREATE TABLE IF NOT EXISTS plan_day_summary (
     plan_done INTEGER NOT NULL
 );
 
+-- Customer-side derived tables (pipelines/membership.py, pipelines/summaries.py keep them
+-- in step in the transaction of every write): a dense integer id per customer so that the
+-- customer reports group and join on integers, populations as filtered scans, and visits
+-- per customer and day. No indexes: kept in id / department / day order for zone maps.
+CREATE TABLE IF NOT EXISTS customer_facts (
+    customer_id INTEGER NOT NULL,    -- given once, never changed
+    customer_code VARCHAR NOT NULL,
+    name VARCHAR,                    -- name, address, department: a page's rows without
+    address VARCHAR,                 -- scanning the customers table for them
+    department_code VARCHAR,
+    phone VARCHAR,
+    updated_at TIMESTAMP,
+    grade VARCHAR,
+    deleted BOOLEAN NOT NULL,
+    longitude DOUBLE,
+    latitude DOUBLE,
+    owners INTEGER NOT NULL,         -- direct bindings (detects rows written by hand)
+    first_visit DATE,                -- by anyone, over all time
+    last_visit DATE,
+    prev_visit DATE                  -- the latest visit day before last_visit
+);
+
+-- (department, customer) for every department whose population holds the customer: it is
+-- assigned to the department's subtree or bound directly to one of its employees.
+CREATE TABLE IF NOT EXISTS customer_membership (
+    department_code VARCHAR NOT NULL,
+    customer_id INTEGER NOT NULL,
+    grade VARCHAR
+);
+
+-- Direct bindings of non-deleted customers, by integer id (shares are applied at query time).
+CREATE TABLE IF NOT EXISTS employee_customers (
+    employee_code VARCHAR NOT NULL,
+    customer_id INTEGER NOT NULL,
+    grade VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS customer_day (
+    visit_date DATE NOT NULL,
+    customer_id INTEGER NOT NULL,
+    grade VARCHAR,                   -- the customer's grade now (saves a join per report)
+    visits INTEGER NOT NULL          -- visits by anyone that day
+);
+
 -- The phone API (docs/API.md): employees sign in with their own password and get bearer
 -- tokens. Only hashes are stored: scrypt for passwords, SHA-256 for tokens (a token is 256
 -- random bits, so a slow hash would add nothing but latency to every request).

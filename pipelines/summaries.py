@@ -5,6 +5,11 @@ million visits. Every write path refreshes exactly the days it touched, inside i
 transaction, so the summaries never drift: visit imports and the phone API (the days of
 the new visits), plan changes (the plans' days), validity refreshes (the days of the
 affected visits, or all days after a settings change).
+
+The customer reports read ``customer_day`` (visits per customer and day, by integer
+customer id; see pipelines.membership) and the first / last / second-to-last visit day in
+``customer_facts``. Visits are only ever added (never deleted, their day never changes),
+so the visit import path (:func:`refresh_for_visits`) is the only one that moves them.
 """
 
 from __future__ import annotations
@@ -63,6 +68,123 @@ def refresh_for_visits(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     """Refresh the days of the visits staged in `table` (a name we own, never user text)."""
     rows = cur.execute(f"SELECT DISTINCT CAST(check_in_at AS DATE) FROM {table}").fetchall()
     refresh(cur, [r[0] for r in rows])
+    _add_customer_days(cur, table)
+
+
+# The (customer, day) pairs touched by an import (a temp table we own).
+_TOUCHED = "customer_days_touched"
+
+# New first / last / second-to-last visit days of the customers in `days` (customer_id,
+# day): one row per customer with its days; the caller restricts `days`.
+_ENDS = """
+    ends AS (
+        SELECT customer_id, min(day) AS first_visit, max(day) AS last_visit
+        FROM days GROUP BY customer_id
+    )
+    SELECT e.customer_id, e.first_visit, e.last_visit,
+           max(d.day) FILTER (WHERE d.day < e.last_visit) AS prev_visit
+    FROM ends AS e JOIN days AS d ON d.customer_id = e.customer_id
+    GROUP BY e.customer_id, e.first_visit, e.last_visit
+"""
+
+
+def _add_customer_days(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Recount the (customer, day) pairs of the visits just inserted from `table`, and
+    move their customers' first / last / second-to-last visit days."""
+    from pipelines import membership
+
+    missing = cur.execute(
+        f"""SELECT DISTINCT customer_code FROM {table}
+            WHERE customer_code NOT IN (SELECT customer_code FROM customer_facts)"""
+    ).fetchall()
+    if missing:  # customers written without a refresh: give them ids first
+        membership.refresh_customers(cur, [r[0] for r in missing])
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_TOUCHED} AS
+        SELECT DISTINCT f.customer_id, f.customer_code, f.grade, f.deleted,
+               CAST(s.check_in_at AS DATE) AS visit_date
+        FROM {table} AS s
+        JOIN customer_facts AS f ON f.customer_code = s.customer_code
+        """
+    )
+    cur.execute(f"""DELETE FROM customer_day AS d USING {_TOUCHED} AS t
+                    WHERE d.visit_date = t.visit_date AND d.customer_id = t.customer_id""")
+    cur.execute(
+        f"""
+        INSERT INTO customer_day (visit_date, customer_id, grade, visits)
+        SELECT t.visit_date, t.customer_id, any_value(t.grade), count(*)
+        FROM visits AS v
+        JOIN {_TOUCHED} AS t ON t.customer_code = v.customer_code
+                             AND t.visit_date = v.visit_date
+        WHERE v.visit_date IN (SELECT DISTINCT visit_date FROM {_TOUCHED}) AND NOT t.deleted
+        GROUP BY t.visit_date, t.customer_id
+        ORDER BY t.visit_date, t.customer_id
+        """
+    )
+    # Visits are only added: the new first / last / second-to-last days are among the
+    # stored ones and the touched days.
+    cur.execute(
+        f"""
+        UPDATE customer_facts AS f
+        SET first_visit = n.first_visit, last_visit = n.last_visit, prev_visit = n.prev_visit
+        FROM (
+            WITH days AS (
+                SELECT customer_id, visit_date AS day FROM {_TOUCHED}
+                UNION
+                SELECT customer_id, first_visit FROM customer_facts
+                WHERE customer_id IN (SELECT customer_id FROM {_TOUCHED})
+                  AND first_visit IS NOT NULL
+                UNION
+                SELECT customer_id, last_visit FROM customer_facts
+                WHERE customer_id IN (SELECT customer_id FROM {_TOUCHED})
+                  AND last_visit IS NOT NULL
+                UNION
+                SELECT customer_id, prev_visit FROM customer_facts
+                WHERE customer_id IN (SELECT customer_id FROM {_TOUCHED})
+                  AND prev_visit IS NOT NULL
+            ),
+            {_ENDS}
+        ) AS n
+        WHERE f.customer_id = n.customer_id
+        """
+    )
+    cur.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
+
+
+def rebuild_customer_days(cur: duckdb.DuckDBPyConnection) -> None:
+    """Recount visits per customer and day from scratch, and every customer's first /
+    last / second-to-last visit day (deleted customers too: a restore needs them)."""
+    cur.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {_TOUCHED} AS
+        SELECT v.visit_date, f.customer_id, any_value(f.grade) AS grade,
+               any_value(f.deleted) AS deleted, count(*) AS visits
+        FROM (SELECT visit_date, customer_code FROM visits) AS v
+        JOIN customer_facts AS f ON f.customer_code = v.customer_code
+        GROUP BY v.visit_date, f.customer_id
+        """
+    )
+    cur.execute("DELETE FROM customer_day")
+    cur.execute(f"""INSERT INTO customer_day (visit_date, customer_id, grade, visits)
+                    SELECT visit_date, customer_id, grade, visits FROM {_TOUCHED}
+                    WHERE NOT deleted ORDER BY visit_date, customer_id""")
+    cur.execute(
+        f"""
+        UPDATE customer_facts AS f
+        SET first_visit = n.first_visit, last_visit = n.last_visit, prev_visit = n.prev_visit
+        FROM (
+            WITH days AS (SELECT customer_id, visit_date AS day FROM {_TOUCHED}),
+            {_ENDS}
+        ) AS n
+        WHERE f.customer_id = n.customer_id
+        """
+    )
+    cur.execute(f"""UPDATE customer_facts SET first_visit = NULL, last_visit = NULL,
+                        prev_visit = NULL
+                    WHERE last_visit IS NOT NULL
+                      AND customer_id NOT IN (SELECT customer_id FROM {_TOUCHED})""")
+    cur.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
 
 
 def ensure_built(db: Database) -> None:
@@ -75,3 +197,11 @@ def ensure_built(db: Database) -> None:
     if empty and has_data:
         with db.transaction() as cur:
             refresh(cur, None)
+    from pipelines import membership
+
+    if membership.is_stale(db) or (
+            db.scalar("SELECT count(*) FROM customer_day") == 0
+            and db.scalar("SELECT EXISTS (SELECT 1 FROM visits)")):
+        with db.transaction() as cur:
+            membership.rebuild(cur)
+            rebuild_customer_days(cur)

@@ -1,15 +1,61 @@
--- Per grade (NULL = unrated) of the population: customers and the sum of their visits;
--- only customers whose visit count is in the selected buckets (none selected = all).
+-- Per grade (NULL = unrated) of the population: customers, visited customers and the sum
+-- of their visits; only customers whose visit count is in the selected buckets (none
+-- selected = all). Visited customers are counted from customer_day (grade copied in); the
+-- never-visited ones per grade are the population's customers of that grade minus them.
+-- The population as in customer_visit_histogram.sql.
 WITH pop AS (
-    SELECT DISTINCT customer_code
-    FROM customer_population($everyone, $departments::VARCHAR[], $employees::VARCHAR[])
+    SELECT customer_id, grade FROM customer_facts WHERE $everyone AND NOT deleted
+    UNION ALL
+    SELECT customer_id, grade FROM customer_membership WHERE $one_root AND department_code = $root
+    UNION ALL
+    SELECT DISTINCT customer_id, grade FROM customer_membership
+    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
+    UNION ALL
+    SELECT DISTINCT customer_id, grade FROM employee_customers
+    WHERE $by_employee AND employee_code IN (
+        SELECT unnest($employees::VARCHAR[])
+        UNION
+        SELECT from_employee_code FROM shares
+        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+),
+counted AS (
+    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits
+    FROM customer_day
+    WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
+    GROUP BY customer_id
+    UNION ALL
+    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits
+    FROM customer_day
+    WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM pop)
+    GROUP BY customer_id
+),
+flagged AS (
+    SELECT grade, visits,
+           NOT $bucketed OR visits IN (SELECT unnest($bucket_counts::INTEGER[]))
+           OR coalesce(visits >= $bucket_from, false) AS chosen
+    FROM counted
+),
+visited AS MATERIALIZED (
+    SELECT grade, count(*) AS visited,
+           count(*) FILTER (WHERE chosen) AS customers,
+           coalesce(sum(visits) FILTER (WHERE chosen), 0) AS visits
+    FROM flagged
+    GROUP BY grade
+),
+population AS (
+    SELECT grade, count(*) AS customers FROM pop GROUP BY grade
+),
+per_grade AS (
+    SELECT p.grade,
+           coalesce(v.customers, 0)
+           + CASE WHEN $zero_selected THEN p.customers - coalesce(v.visited, 0) ELSE 0 END
+               AS customers,
+           coalesce(v.customers, 0) AS visited_customers,
+           coalesce(v.visits, 0) AS visits
+    FROM population AS p
+    LEFT JOIN visited AS v ON v.grade IS NOT DISTINCT FROM p.grade
 )
-SELECT c.grade,
-       count(*) AS customers,
-       count(*) FILTER (WHERE coalesce(v.visits, 0) > 0) AS visited_customers,
-       coalesce(sum(v.visits), 0) AS visits
-FROM pop
-JOIN customers AS c ON c.code = pop.customer_code
-LEFT JOIN customer_visit_counts($date_from, $date_to) AS v USING (customer_code)
-WHERE in_buckets(coalesce(v.visits, 0), $bucket_lows::INTEGER[], $bucket_highs::INTEGER[])
-GROUP BY c.grade
+SELECT grade, customers, visited_customers, visits
+FROM per_grade
+WHERE customers > 0

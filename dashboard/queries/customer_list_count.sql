@@ -1,9 +1,41 @@
--- How many customers the customer list holds for the filters (selected buckets only).
+-- How many customers the customer list holds for the filters (selected buckets only): the
+-- population's size, or with buckets its visited customers in them plus, when the 0 bucket
+-- is selected, the never-visited ones (population minus visited).
+-- The population as in customer_visit_histogram.sql.
 WITH pop AS (
-    SELECT DISTINCT customer_code
-    FROM customer_population($everyone, $departments::VARCHAR[], $employees::VARCHAR[])
+    SELECT customer_id FROM customer_facts WHERE $everyone AND NOT deleted
+    UNION ALL
+    SELECT customer_id FROM customer_membership WHERE $one_root AND department_code = $root
+    UNION ALL
+    SELECT DISTINCT customer_id FROM customer_membership
+    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
+    UNION ALL
+    SELECT DISTINCT customer_id FROM employee_customers
+    WHERE $by_employee AND employee_code IN (
+        SELECT unnest($employees::VARCHAR[])
+        UNION
+        SELECT from_employee_code FROM shares
+        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+),
+counted AS (
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE $bucketed AND $everyone AND visit_date BETWEEN $date_from AND $date_to
+    GROUP BY customer_id
+    UNION ALL
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE $bucketed AND NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM pop)
+    GROUP BY customer_id
+),
+visited AS (
+    SELECT count(*) AS visited,
+           count(*) FILTER (WHERE visits IN (SELECT unnest($bucket_counts::INTEGER[]))
+                                  OR coalesce(visits >= $bucket_from, false)) AS chosen
+    FROM counted
 )
-SELECT count(*) AS total
-FROM pop
-LEFT JOIN customer_visit_counts($date_from, $date_to) AS v USING (customer_code)
-WHERE in_buckets(coalesce(v.visits, 0), $bucket_lows::INTEGER[], $bucket_highs::INTEGER[])
+SELECT CASE WHEN NOT $bucketed THEN (SELECT count(*) FROM pop)
+            WHEN $zero_selected THEN v.chosen + (SELECT count(*) FROM pop) - v.visited
+            ELSE v.chosen END AS total
+FROM visited AS v

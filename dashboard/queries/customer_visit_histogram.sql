@@ -1,10 +1,42 @@
 -- How many customers of the population have each visit count over the range (by anyone).
+-- Only visited customers are counted (customer_day: non-deleted customers, by integer id);
+-- the never-visited ones are the population's size minus them (the row with visit_count 0).
+-- The population: the whole company ($everyone), one department subtree ($one_root: $root),
+-- several ($many_roots: $roots), or employees ($by_employee: direct and shared customers).
 WITH pop AS (
-    SELECT DISTINCT customer_code
-    FROM customer_population($everyone, $departments::VARCHAR[], $employees::VARCHAR[])
+    SELECT customer_id FROM customer_facts WHERE $everyone AND NOT deleted
+    UNION ALL
+    SELECT customer_id FROM customer_membership WHERE $one_root AND department_code = $root
+    UNION ALL
+    SELECT DISTINCT customer_id FROM customer_membership
+    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
+    UNION ALL
+    SELECT DISTINCT customer_id FROM employee_customers
+    WHERE $by_employee AND employee_code IN (
+        SELECT unnest($employees::VARCHAR[])
+        UNION
+        SELECT from_employee_code FROM shares
+        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+),
+counted AS (
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
+    GROUP BY customer_id
+    UNION ALL
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM pop)
+    GROUP BY customer_id
+),
+histogram AS MATERIALIZED (
+    SELECT visits AS visit_count, count(*) AS customers FROM counted GROUP BY visits
 )
-SELECT coalesce(v.visits, 0) AS visit_count, count(*) AS customers
-FROM pop
-LEFT JOIN customer_visit_counts($date_from, $date_to) AS v USING (customer_code)
-GROUP BY ALL
+SELECT visit_count, customers
+FROM (SELECT visit_count, customers FROM histogram
+      UNION ALL
+      SELECT 0, (SELECT count(*) FROM pop) - (SELECT coalesce(sum(customers), 0) FROM histogram))
+     AS found
+WHERE customers > 0
 ORDER BY visit_count

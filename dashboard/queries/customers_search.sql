@@ -1,30 +1,29 @@
 -- One page of the customer archive: the scope's customers (or, for admins, the deleted
 -- ones) matching the quick search and filters, with owners and department names for the
--- page's rows only. Sorted by a fixed list of keys chosen by $sort.
-WITH pop AS (
-    SELECT code AS customer_code FROM customers WHERE $everyone AND deleted = $deleted
-    UNION ALL
-    SELECT customer_code FROM department_population($departments::VARCHAR[])
-    WHERE NOT $everyone AND NOT $deleted
-),
-found AS (
-    SELECT c.*
-    FROM customers AS c
-    JOIN pop ON pop.customer_code = c.code
-    WHERE ($search = ''
-           OR c.code ILIKE $pattern ESCAPE '\' OR c.name ILIKE $pattern ESCAPE '\'
-           OR c.phone ILIKE $pattern ESCAPE '\' OR c.address ILIKE $pattern ESCAPE '\')
+-- page's rows only. Sorted by a fixed list of keys chosen by $sort. The page is chosen
+-- from customer_facts (the searched, filtered and sorted columns copied per customer;
+-- the scope's customers from customer_membership); the other columns are read for its
+-- rows only.
+WITH found AS (
+    SELECT f.customer_id, f.customer_code AS code, f.name, f.grade, f.updated_at
+    FROM customer_facts AS f
+    WHERE (($everyone AND f.deleted = $deleted)
+           OR (NOT $everyone AND NOT $deleted AND NOT f.deleted AND f.customer_id IN (
+                   SELECT customer_id FROM customer_membership
+                   WHERE department_code IN (SELECT unnest($roots::VARCHAR[])))))
+      AND ($search = ''
+           OR f.customer_code ILIKE $pattern ESCAPE '\' OR f.name ILIKE $pattern ESCAPE '\'
+           OR f.phone ILIKE $pattern ESCAPE '\' OR f.address ILIKE $pattern ESCAPE '\')
       AND ((len($grades::VARCHAR[]) = 0 AND NOT $unrated)
-           OR list_contains($grades::VARCHAR[], c.grade) OR ($unrated AND c.grade IS NULL))
-      AND ($department IS NULL OR c.department_code IN (
+           OR list_contains($grades::VARCHAR[], f.grade) OR ($unrated AND f.grade IS NULL))
+      AND ($department IS NULL OR f.department_code IN (
                SELECT descendant_code FROM department_tree WHERE ancestor_code = $department))
-      AND ($owner IS NULL OR c.code IN (SELECT customer_code FROM bindings
-                                        WHERE employee_code = $owner))
-      AND (NOT $no_owner OR c.code NOT IN (SELECT customer_code FROM bindings
-                                           WHERE $no_owner))
-      AND (NOT $no_location OR c.longitude IS NULL)
+      AND ($owner IS NULL OR f.customer_code IN (SELECT customer_code FROM bindings
+                                                 WHERE employee_code = $owner))
+      AND (NOT $no_owner OR f.owners = 0)
+      AND (NOT $no_location OR f.longitude IS NULL)
 ),
-page AS (
+page AS MATERIALIZED (
     SELECT * FROM found
     ORDER BY
         CASE WHEN $sort = 'code' AND NOT $descending THEN code END ASC,
@@ -38,18 +37,31 @@ page AS (
         code
     LIMIT $limit OFFSET $offset
 ),
-owners AS (
+owners AS (  -- deleted customers are not in employee_customers: their bindings then
+    SELECT p.code AS customer_code,
+           string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code) AS owners
+    FROM employee_customers AS b
+    JOIN page AS p ON p.customer_id = b.customer_id
+    JOIN employees AS e ON e.code = b.employee_code
+    WHERE NOT $deleted AND b.customer_id IN (SELECT customer_id FROM page)
+    GROUP BY p.code
+    UNION ALL
     SELECT b.customer_code,
            string_agg(e.name || ' (' || e.code || ')', ', ' ORDER BY e.code) AS owners
     FROM bindings AS b
     JOIN employees AS e ON e.code = b.employee_code
-    WHERE b.customer_code IN (SELECT code FROM page)
+    WHERE $deleted AND b.customer_code IN (SELECT code FROM page)
     GROUP BY b.customer_code
+),
+shown AS (
+    SELECT c.*
+    FROM customers AS c
+    WHERE c.code IN (SELECT code FROM page)
 )
 SELECT p.code, p.name, p.grade, p.address, p.longitude, p.latitude, p.contact, p.phone,
        p.department_code, d.name AS department_name, p.note, p.deleted, p.version,
        p.updated_at, o.owners
-FROM page AS p
+FROM shown AS p
 LEFT JOIN departments AS d ON d.code = p.department_code
 LEFT JOIN owners AS o ON o.customer_code = p.code
 ORDER BY

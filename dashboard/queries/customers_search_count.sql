@@ -1,25 +1,23 @@
--- How many customers the archive list holds for the search and filters.
-WITH pop AS (
-    SELECT code AS customer_code FROM customers WHERE $everyone AND deleted = $deleted
-    UNION ALL
-    SELECT customer_code FROM department_population($departments::VARCHAR[])
-    WHERE NOT $everyone AND NOT $deleted
-),
-found AS (
-    SELECT c.*
-    FROM customers AS c
-    JOIN pop ON pop.customer_code = c.code
-    WHERE ($search = ''
-           OR c.code ILIKE $pattern ESCAPE '\' OR c.name ILIKE $pattern ESCAPE '\'
-           OR c.phone ILIKE $pattern ESCAPE '\' OR c.address ILIKE $pattern ESCAPE '\')
+-- How many customers the archive list holds for the search and filters: a scan of
+-- customer_facts (the searched and filtered columns copied per customer), the scope's
+-- customers from customer_membership.
+WITH found AS (
+    SELECT f.customer_id, f.customer_code AS code, f.name, f.grade, f.updated_at
+    FROM customer_facts AS f
+    WHERE (($everyone AND f.deleted = $deleted)
+           OR (NOT $everyone AND NOT $deleted AND NOT f.deleted AND f.customer_id IN (
+                   SELECT customer_id FROM customer_membership
+                   WHERE department_code IN (SELECT unnest($roots::VARCHAR[])))))
+      AND ($search = ''
+           OR f.customer_code ILIKE $pattern ESCAPE '\' OR f.name ILIKE $pattern ESCAPE '\'
+           OR f.phone ILIKE $pattern ESCAPE '\' OR f.address ILIKE $pattern ESCAPE '\')
       AND ((len($grades::VARCHAR[]) = 0 AND NOT $unrated)
-           OR list_contains($grades::VARCHAR[], c.grade) OR ($unrated AND c.grade IS NULL))
-      AND ($department IS NULL OR c.department_code IN (
+           OR list_contains($grades::VARCHAR[], f.grade) OR ($unrated AND f.grade IS NULL))
+      AND ($department IS NULL OR f.department_code IN (
                SELECT descendant_code FROM department_tree WHERE ancestor_code = $department))
-      AND ($owner IS NULL OR c.code IN (SELECT customer_code FROM bindings
-                                        WHERE employee_code = $owner))
-      AND (NOT $no_owner OR c.code NOT IN (SELECT customer_code FROM bindings
-                                           WHERE $no_owner))
-      AND (NOT $no_location OR c.longitude IS NULL)
+      AND ($owner IS NULL OR f.customer_code IN (SELECT customer_code FROM bindings
+                                                 WHERE employee_code = $owner))
+      AND (NOT $no_owner OR f.owners = 0)
+      AND (NOT $no_location OR f.longitude IS NULL)
 )
 SELECT count(*) AS total FROM found

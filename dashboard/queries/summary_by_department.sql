@@ -1,32 +1,53 @@
 -- Visited summary rows by department: each listed department stands for its subtree's
 -- population (customers assigned to the subtree, or bound directly to one of its
--- employees). One pass over customers and bindings, mapped to rows through the closure.
--- One row per (department, grade), grade NULL = unrated; selected buckets only.
-WITH row_deps AS (
-    SELECT ancestor_code AS row_code, descendant_code AS dep
-    FROM department_tree
-    WHERE ancestor_code IN (SELECT unnest($rows::VARCHAR[]))
+-- employees), read from customer_membership. One row per (department, grade), grade NULL =
+-- unrated; selected buckets only. Visited customers come from customer_day; the
+-- never-visited ones per (department, grade) are the members minus them.
+WITH members AS (
+    SELECT department_code AS row_code, customer_id, grade
+    FROM customer_membership
+    WHERE department_code IN (SELECT unnest($rows::VARCHAR[]))
 ),
-members AS (
-    SELECT r.row_code, c.code AS customer_code
-    FROM customers AS c
-    JOIN row_deps AS r ON r.dep = c.department_code
-    WHERE NOT c.deleted
-    UNION
-    SELECT r.row_code, b.customer_code
-    FROM bindings AS b
-    JOIN employees AS e ON e.code = b.employee_code
-    JOIN row_deps AS r ON r.dep = e.department_code
-    JOIN customers AS c ON c.code = b.customer_code
-    WHERE NOT c.deleted
+counted AS (  -- for the whole company every visited customer is a member: no semi-join
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
+    GROUP BY customer_id
+    UNION ALL
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM members)
+    GROUP BY customer_id
+),
+flagged AS (
+    SELECT customer_id, visits,
+           NOT $bucketed OR visits IN (SELECT unnest($bucket_counts::INTEGER[]))
+           OR coalesce(visits >= $bucket_from, false) AS chosen
+    FROM counted
+),
+visited AS (
+    SELECT m.row_code, m.grade, count(*) AS visited,
+           count(*) FILTER (WHERE f.chosen) AS customers,
+           coalesce(sum(f.visits) FILTER (WHERE f.chosen), 0) AS visits
+    FROM members AS m
+    JOIN flagged AS f ON f.customer_id = m.customer_id
+    GROUP BY m.row_code, m.grade
+),
+population AS (
+    SELECT row_code, grade, count(*) AS customers FROM members GROUP BY row_code, grade
+),
+per_row AS (
+    SELECT p.row_code, p.grade,
+           coalesce(v.customers, 0)
+           + CASE WHEN $zero_selected THEN p.customers - coalesce(v.visited, 0) ELSE 0 END
+               AS customers,
+           coalesce(v.customers, 0) AS visited_customers,
+           coalesce(v.visits, 0) AS visits
+    FROM population AS p
+    LEFT JOIN visited AS v ON v.row_code = p.row_code
+                          AND v.grade IS NOT DISTINCT FROM p.grade
 )
-SELECT m.row_code,
-       c.grade,
-       count(*) AS customers,
-       count(*) FILTER (WHERE coalesce(v.visits, 0) > 0) AS visited_customers,
-       coalesce(sum(v.visits), 0) AS visits
-FROM members AS m
-JOIN customers AS c ON c.code = m.customer_code
-LEFT JOIN customer_visit_counts($date_from, $date_to) AS v ON v.customer_code = m.customer_code
-WHERE in_buckets(coalesce(v.visits, 0), $bucket_lows::INTEGER[], $bucket_highs::INTEGER[])
-GROUP BY m.row_code, c.grade
+SELECT row_code, grade, customers, visited_customers, visits
+FROM per_row
+WHERE customers > 0

@@ -1,15 +1,69 @@
--- Visited summary rows by employee: each employee's population (direct and shared).
-WITH members AS (
-    SELECT DISTINCT employee_code AS row_code, customer_code
-    FROM employee_population($rows::VARCHAR[])
+-- Visited summary rows by employee: each employee's population, their direct customers
+-- (employee_customers) and those bound directly to an employee who shares with them,
+-- each customer once per row. One row per (employee, grade), grade NULL = unrated;
+-- selected buckets only. Visited customers come from customer_day; the never-visited
+-- ones per (employee, grade) are the members minus them.
+WITH direct AS (
+    SELECT employee_code AS row_code, customer_id, grade
+    FROM employee_customers
+    WHERE employee_code IN (SELECT unnest($rows::VARCHAR[]))
+),
+shared AS (
+    SELECT DISTINCT s.to_employee_code AS row_code, e.customer_id, e.grade
+    FROM shares AS s
+    JOIN employee_customers AS e ON e.employee_code = s.from_employee_code
+    WHERE s.to_employee_code IN (SELECT unnest($rows::VARCHAR[]))
+),
+members AS (
+    SELECT row_code, customer_id, grade FROM direct
+    UNION ALL
+    SELECT sh.row_code, sh.customer_id, sh.grade
+    FROM shared AS sh
+    LEFT JOIN (SELECT employee_code, customer_id FROM employee_customers
+               WHERE employee_code IN (SELECT to_employee_code FROM shares)) AS own
+        ON own.employee_code = sh.row_code AND own.customer_id = sh.customer_id
+    WHERE own.customer_id IS NULL
+),
+counted AS (  -- for the whole company every visited customer is a member: no semi-join
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
+    GROUP BY customer_id
+    UNION ALL
+    SELECT customer_id, sum(visits) AS visits
+    FROM customer_day
+    WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM members)
+    GROUP BY customer_id
+),
+flagged AS (
+    SELECT customer_id, visits,
+           NOT $bucketed OR visits IN (SELECT unnest($bucket_counts::INTEGER[]))
+           OR coalesce(visits >= $bucket_from, false) AS chosen
+    FROM counted
+),
+visited AS (
+    SELECT m.row_code, m.grade, count(*) AS visited,
+           count(*) FILTER (WHERE f.chosen) AS customers,
+           coalesce(sum(f.visits) FILTER (WHERE f.chosen), 0) AS visits
+    FROM members AS m
+    JOIN flagged AS f ON f.customer_id = m.customer_id
+    GROUP BY m.row_code, m.grade
+),
+population AS (
+    SELECT row_code, grade, count(*) AS customers FROM members GROUP BY row_code, grade
+),
+per_row AS (
+    SELECT p.row_code, p.grade,
+           coalesce(v.customers, 0)
+           + CASE WHEN $zero_selected THEN p.customers - coalesce(v.visited, 0) ELSE 0 END
+               AS customers,
+           coalesce(v.customers, 0) AS visited_customers,
+           coalesce(v.visits, 0) AS visits
+    FROM population AS p
+    LEFT JOIN visited AS v ON v.row_code = p.row_code
+                          AND v.grade IS NOT DISTINCT FROM p.grade
 )
-SELECT m.row_code,
-       c.grade,
-       count(*) AS customers,
-       count(*) FILTER (WHERE coalesce(v.visits, 0) > 0) AS visited_customers,
-       coalesce(sum(v.visits), 0) AS visits
-FROM members AS m
-JOIN customers AS c ON c.code = m.customer_code
-LEFT JOIN customer_visit_counts($date_from, $date_to) AS v ON v.customer_code = m.customer_code
-WHERE in_buckets(coalesce(v.visits, 0), $bucket_lows::INTEGER[], $bucket_highs::INTEGER[])
-GROUP BY m.row_code, c.grade
+SELECT row_code, grade, customers, visited_customers, visits
+FROM per_row
+WHERE customers > 0

@@ -1,0 +1,221 @@
+"""Customer-side derived tables: integer customer keys, department memberships, owners.
+
+The customer reports (frequency pie, grades, visited summary, customer list, map) group a
+million customers and ten million visits. Joining on customer codes (text) costs most of
+their time, so these small tables give every customer a dense integer id and copy in what
+the reports filter and group by:
+
+- ``customer_facts``: one row per customer (deleted ones too): id, code, name, address,
+  department, phone, last change, grade, deleted, location, how many direct owners, and
+  first / last / second-to-last visit day (these three kept by pipelines.summaries with
+  ``customer_day``, the visits per customer and day of non-deleted customers).
+- ``customer_membership``: (department, customer) for every department whose population
+  holds the customer (DESIGN.md section 2: assigned to its subtree, or bound directly to
+  one of its employees), so a subtree's population is one filtered scan. Non-deleted only.
+- ``employee_customers``: (employee, customer) direct bindings of non-deleted customers;
+  shares are read from ``shares`` at query time (a handful of rows).
+
+Every write that changes customers, bindings or an employee's department calls
+:func:`refresh_customers` or :func:`refresh_employees` inside its own transaction. Ids never
+change once given, so the per-day visit counts stay valid when a customer is edited.
+:func:`ensure_current` rebuilds everything when a file was changed behind the app's back
+(counts that do not match), which also upgrades older files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import duckdb
+
+if TYPE_CHECKING:
+    from pipelines.db import Database
+
+# The customers to refresh are staged in this temp table (a name we own, never user text).
+_STAGE = "membership_codes"
+
+# One statement per step; each reads the staged codes (all customers for a rebuild).
+_UPSERT_FACTS = f"""
+    INSERT INTO customer_facts (customer_id, customer_code, name, address, department_code,
+                                phone, updated_at, grade, deleted, longitude, latitude,
+                                owners)
+    SELECT (SELECT coalesce(max(customer_id), 0) FROM customer_facts)
+               + row_number() OVER (ORDER BY c.code),
+           c.code, c.name, c.address, c.department_code, c.phone, c.updated_at, c.grade,
+           c.deleted, c.longitude, c.latitude, 0
+    FROM customers AS c
+    WHERE c.code IN (SELECT code FROM {_STAGE})
+      AND c.code NOT IN (SELECT customer_code FROM customer_facts
+                         WHERE customer_code IN (SELECT code FROM {_STAGE}))
+"""
+
+_UPDATE_FACTS = f"""
+    UPDATE customer_facts AS f
+    SET name = n.name, address = n.address, department_code = n.department_code,
+        phone = n.phone, updated_at = n.updated_at, grade = n.grade, deleted = n.deleted,
+        longitude = n.longitude, latitude = n.latitude, owners = n.owners
+    FROM (SELECT c.code, c.name, c.address, c.department_code, c.phone, c.updated_at,
+                 c.grade, c.deleted,
+                 c.longitude, c.latitude,
+                 coalesce(o.owners, 0) AS owners
+          FROM customers AS c
+          LEFT JOIN (SELECT customer_code, count(*) AS owners FROM bindings
+                     WHERE customer_code IN (SELECT code FROM {_STAGE})
+                     GROUP BY customer_code) AS o ON o.customer_code = c.code
+          WHERE c.code IN (SELECT code FROM {_STAGE})) AS n
+    WHERE n.code = f.customer_code
+"""
+
+_INSERT_MEMBERSHIP = f"""
+    INSERT INTO customer_membership (department_code, customer_id, grade)
+    WITH direct AS (
+        SELECT c.code AS customer_code, c.department_code
+        FROM customers AS c
+        WHERE c.department_code IS NOT NULL AND NOT c.deleted
+          AND c.code IN (SELECT code FROM {_STAGE})
+        UNION
+        SELECT b.customer_code, e.department_code
+        FROM bindings AS b
+        JOIN employees AS e ON e.code = b.employee_code
+        JOIN customers AS c ON c.code = b.customer_code
+        WHERE NOT c.deleted AND b.customer_code IN (SELECT code FROM {_STAGE})
+    )
+    SELECT DISTINCT t.ancestor_code, f.customer_id, f.grade
+    FROM direct AS d
+    JOIN department_tree AS t ON t.descendant_code = d.department_code
+    JOIN customer_facts AS f ON f.customer_code = d.customer_code
+    ORDER BY t.ancestor_code, f.customer_id
+"""
+
+_INSERT_OWNERS = f"""
+    INSERT INTO employee_customers (employee_code, customer_id, grade)
+    SELECT b.employee_code, f.customer_id, f.grade
+    FROM bindings AS b
+    JOIN customer_facts AS f ON f.customer_code = b.customer_code
+    WHERE NOT f.deleted AND b.customer_code IN (SELECT code FROM {_STAGE})
+    ORDER BY b.employee_code, f.customer_id
+"""
+
+
+# customer_day holds non-deleted customers only (no report counts a deleted one): a
+# deletion drops its rows, a restore (a customer with visits but no rows) recounts them.
+_DROP_DELETED_DAYS = f"""
+    DELETE FROM customer_day WHERE customer_id IN (
+        SELECT customer_id FROM customer_facts
+        WHERE deleted AND customer_code IN (SELECT code FROM {_STAGE}))
+"""
+
+_RESTORED_DAYS = f"""
+    INSERT INTO customer_day (visit_date, customer_id, grade, visits)
+    WITH restored AS (
+        SELECT customer_id, customer_code, grade FROM customer_facts
+        WHERE NOT deleted AND last_visit IS NOT NULL
+          AND customer_code IN (SELECT code FROM {_STAGE})
+          AND customer_id NOT IN (
+              SELECT customer_id FROM customer_day WHERE customer_id IN (
+                  SELECT customer_id FROM customer_facts
+                  WHERE customer_code IN (SELECT code FROM {_STAGE})))
+    )
+    SELECT v.visit_date, r.customer_id, any_value(r.grade), count(*)
+    FROM visits AS v
+    JOIN restored AS r ON r.customer_code = v.customer_code
+    GROUP BY v.visit_date, r.customer_id
+    ORDER BY v.visit_date, r.customer_id
+"""
+
+_UPDATE_DAY_GRADES = f"""
+    UPDATE customer_day AS d SET grade = f.grade
+    FROM (SELECT customer_id, grade FROM customer_facts
+          WHERE customer_code IN (SELECT code FROM {_STAGE})) AS f
+    WHERE d.customer_id = f.customer_id AND d.grade IS DISTINCT FROM f.grade
+"""
+
+
+def _stage(cur: duckdb.DuckDBPyConnection, codes: Iterable[str] | None) -> None:
+    if codes is None:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT code FROM customers")
+    else:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS "
+                    "SELECT DISTINCT unnest($codes::VARCHAR[]) AS code",
+                    {"codes": sorted(set(codes))})
+
+
+def _apply(cur: duckdb.DuckDBPyConnection, everything: bool) -> None:
+    """Recompute the staged customers' facts, memberships and owners."""
+    cur.execute(_UPSERT_FACTS)
+    cur.execute(_UPDATE_FACTS)
+    if everything:
+        cur.execute("DELETE FROM customer_membership")
+        cur.execute("DELETE FROM employee_customers")
+    else:
+        cur.execute(f"""DELETE FROM customer_membership WHERE customer_id IN (
+                           SELECT customer_id FROM customer_facts
+                           WHERE customer_code IN (SELECT code FROM {_STAGE}))""")
+        cur.execute(f"""DELETE FROM employee_customers WHERE customer_id IN (
+                           SELECT customer_id FROM customer_facts
+                           WHERE customer_code IN (SELECT code FROM {_STAGE}))""")
+    cur.execute(_INSERT_MEMBERSHIP)
+    cur.execute(_INSERT_OWNERS)
+    if not everything:  # a rebuild recounts customer_day afterwards
+        cur.execute(_DROP_DELETED_DAYS)
+        cur.execute(_RESTORED_DAYS)
+        cur.execute(_UPDATE_DAY_GRADES)
+    cur.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+
+
+def refresh_customers(cur: duckdb.DuckDBPyConnection, codes: Iterable[str]) -> None:
+    """Bring these customers' rows up to date (after an add, edit, delete, restore, bind,
+    unbind or department assignment), inside the caller's transaction."""
+    wanted = list(codes)
+    if not wanted:
+        return
+    _stage(cur, wanted)
+    _apply(cur, everything=False)
+
+
+def refresh_employees(cur: duckdb.DuckDBPyConnection, employee_codes: Iterable[str]) -> None:
+    """After an employee's department changed: refresh every customer bound to them."""
+    rows = cur.execute(
+        "SELECT DISTINCT customer_code FROM bindings "
+        "WHERE employee_code IN (SELECT unnest($codes::VARCHAR[]))",
+        {"codes": sorted(set(employee_codes))}).fetchall()
+    refresh_customers(cur, [r[0] for r in rows])
+
+
+def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every customer's rows (ids kept), inside the caller's transaction.
+
+    About a second for a million customers; used for new and upgraded files, the demo
+    generator and files changed outside the app. The visit columns of customer_facts are
+    rebuilt by pipelines.summaries.
+    """
+    _stage(cur, None)
+    _apply(cur, everything=True)
+
+
+_STALE_SQL = """
+    SELECT (SELECT count(*) FROM customers) <> (SELECT count(*) FROM customer_facts)
+        OR (SELECT count(*) FROM customers WHERE deleted)
+           <> (SELECT count(*) FROM customer_facts WHERE deleted)
+        OR (SELECT count(*) FROM bindings)
+           <> (SELECT coalesce(sum(owners), 0) FROM customer_facts)
+"""
+
+
+def is_stale(db: Database) -> bool:
+    """Whether customers, deletions or bindings were written without a refresh (a file
+    from an older version, or rows written by hand); a few milliseconds."""
+    return bool(db.scalar(_STALE_SQL))
+
+
+def ensure_current(db: Database) -> None:
+    """Rebuild the customer tables and the per-day visit counts when they are out of step."""
+    if not is_stale(db):
+        return
+    from pipelines import summaries
+
+    with db.transaction() as cur:
+        if bool(cur.execute(_STALE_SQL).fetchone()[0]):  # type: ignore[index]
+            rebuild(cur)
+            summaries.rebuild_customer_days(cur)
