@@ -32,10 +32,10 @@ USERS = {"company (admin)": ("admin", "visitlens-admin"),
 def visits_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any], Any]]:
     """(name, output id, output prop, values, changed input) of each visits-page callback."""
     page = "visits"
-    base = {key(ids.filter_department(page), "value"): None,
-            key(ids.filter_dates(page), "start_date"): start,
-            key(ids.filter_dates(page), "end_date"): end,
-            key(ids.filter_employees(page), "value"): []}
+    base: dict[str, Any] = {key(ids.filter_department(page), "value"): None,
+                            key(ids.filter_dates(page), "start_date"): start,
+                            key(ids.filter_dates(page), "end_date"): end,
+                            key(ids.filter_employees(page), "value"): []}
     block = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
     return [
         ("headline: KPIs + 3 curves", ids.VISITS_KPIS, "children", base, None),
@@ -62,10 +62,10 @@ def customers_visited_calls(start: str, end: str) -> list[tuple[str, Any, str, d
                                                                 Any]]:
     """The customer visited summary's filter-change callbacks."""
     page = "customers_visited"
-    base = {key(ids.filter_department(page), "value"): None,
-            key(ids.filter_dates(page), "start_date"): start,
-            key(ids.filter_dates(page), "end_date"): end,
-            key(ids.CV_BUCKETS, "data"): [], key(ids.CV_BY, "value"): "department"}
+    base: dict[str, Any] = {key(ids.filter_department(page), "value"): None,
+                            key(ids.filter_dates(page), "start_date"): start,
+                            key(ids.filter_dates(page), "end_date"): end,
+                            key(ids.CV_BUCKETS, "data"): [], key(ids.CV_BY, "value"): "department"}
     block = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
     return [
         ("cv: pie + grades", ids.CV_PIE, "figure", base, None),
@@ -86,12 +86,12 @@ def customers_visited_calls(start: str, end: str) -> list[tuple[str, Any, str, d
 def map_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any], Any]]:
     """The map's pan/zoom callback: the whole country, and one city (Shanghai) close up."""
     page = "map"
-    base = {key(ids.filter_department(page), "value"): None,
-            key(ids.filter_dates(page), "start_date"): start,
-            key(ids.filter_dates(page), "end_date"): end,
-            key(ids.filter_employees(page), "value"): [],
-            key(ids.MAP_GRADES, "value"): [], key(ids.MAP_BUCKETS, "data"): [],
-            key(ids.MAP_COLOUR, "value"): "recency"}
+    base: dict[str, Any] = {key(ids.filter_department(page), "value"): None,
+                            key(ids.filter_dates(page), "start_date"): start,
+                            key(ids.filter_dates(page), "end_date"): end,
+                            key(ids.filter_employees(page), "value"): [],
+                            key(ids.MAP_GRADES, "value"): [], key(ids.MAP_BUCKETS, "data"): [],
+                            key(ids.MAP_COLOUR, "value"): "recency"}
     return [
         ("map: country (zoom 5)", ids.MAP_POINTS, "data",
          {**base, key(ids.MAP, "bounds"): [[18.0, 73.0], [53.5, 135.0]],
@@ -104,10 +104,10 @@ def map_calls(start: str, end: str) -> list[tuple[str, Any, str, dict[str, Any],
 
 def archive_calls() -> list[tuple[str, Any, str, dict[str, Any], Any]]:
     """The customer archive: list block, quick searches, a filter, one record."""
-    base = {key(ids.CUST_SEARCH, "value"): "", key(ids.CUST_GRADES, "value"): [],
-            key(ids.CUST_DEPARTMENT, "value"): None,
-            key(ids.filter_employees("customers"), "value"): None,
-            key(ids.CUST_FLAGS, "value"): []}
+    base: dict[str, Any] = {key(ids.CUST_SEARCH, "value"): "", key(ids.CUST_GRADES, "value"): [],
+                            key(ids.CUST_DEPARTMENT, "value"): None,
+                            key(ids.filter_employees("customers"), "value"): None,
+                            key(ids.CUST_FLAGS, "value"): []}
     block = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
 
     def listing(name: str, **changes: Any) -> tuple[str, Any, str, dict[str, Any], Any]:
