@@ -395,17 +395,19 @@ def refresh_detail(*args: Any) -> int:
 def _detail_rows(frame: Any) -> list[dict[str, Any]]:
     rows = output.records(frame, [*DETAIL_EXPORT_FIELDS])
     deleted = _("customer deleted")
+    # Translated once per block, not once per cell.
+    sources = {code: _(label) for code, label in SOURCE_LABELS.items()}
+    reason_words = {code: _(label) for code, label in REASON_LABELS.items()}
+    valid, invalid = _("Valid"), _("Invalid")
     for row in rows:
         reasons = row["invalid_reasons"] or []
         row["employee_label"] = f"{row['employee_name'] or ''} ({row['employee_code']})"
         row["customer_label"] = f"{row['customer_name'] or ''} ({row['customer_code']})" + (
             f" · {deleted}" if row["customer_deleted"] else "")
-        row["check_in_source_label"] = _(SOURCE_LABELS[row["check_in_source"]]) \
-            if row["check_in_source"] in SOURCE_LABELS else ""
-        row["check_out_source_label"] = _(SOURCE_LABELS[row["check_out_source"]]) \
-            if row["check_out_source"] in SOURCE_LABELS else ""
-        row["valid_label"] = _("Valid") if row["valid"] else _("Invalid")
-        row["reasons_label"] = "、".join(_(REASON_LABELS[r]) for r in reasons)
+        row["check_in_source_label"] = sources.get(row["check_in_source"], "")
+        row["check_out_source_label"] = sources.get(row["check_out_source"], "")
+        row["valid_label"] = valid if row["valid"] else invalid
+        row["reasons_label"] = "、".join(reason_words[r] for r in reasons)
         row["_short"] = "short_stay" in reasons
         row["_ci_far"] = "checkin_far" in reasons
         row["_co_far"] = "checkout_far" in reasons
