@@ -26,10 +26,11 @@ from contextlib import contextmanager
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.clickhouse.render import Params, plan
+from pipelines.clickhouse.render import Params, footprint, plan
 from pipelines.db import Database
 
 # Session settings that make ClickHouse answer like DuckDB: outer joins give NULL (not the
@@ -180,6 +181,15 @@ class _Chdb:
                 raise ClickHouseError(str(exc)) from exc
         return result if isinstance(result, pa.Table) else None
 
+    def write(self, sql: str, params: dict[str, str]) -> int:
+        """Run an INSERT; how many rows it wrote."""
+        with self._lock:
+            try:
+                result = self._session.query(sql, "CSV", params=params or None)
+            except RuntimeError as exc:
+                raise ClickHouseError(str(exc)) from exc
+        return int(result.rows_written())
+
     def insert_arrow(self, table: str, rows: pa.Table) -> None:
         with self._lock:
             arrow_rows = rows  # noqa: F841 — chDB's Python() reads this local by name
@@ -204,8 +214,20 @@ class _Http:
         self._database = parts.path.strip("/") or "default"
         self._http = requests.Session()
 
+    def write(self, sql: str, params: dict[str, str]) -> int:
+        """Run an INSERT; how many rows it wrote (from ClickHouse's summary header)."""
+        import json
+
+        response = self._request(sql, params, None, answer=False)
+        summary = json.loads(response.headers.get("X-ClickHouse-Summary") or "{}")
+        return int(summary.get("written_rows", 0))
+
     def _post(self, sql: str, params: dict[str, str], body: bytes | None = None,
               answer: bool = True) -> bytes:
+        return self._request(sql, params, body, answer).content
+
+    def _request(self, sql: str, params: dict[str, str], body: bytes | None,
+                 answer: bool) -> Any:
         query = {"database": self._database, **SESSION_SETTINGS,
                  "session_timezone": "UTC", **{f"param_{k}": v for k, v in params.items()}}
         if answer:
@@ -217,7 +239,7 @@ class _Http:
                                    timeout=300)
         if response.status_code != 200:
             raise ClickHouseError(response.text[:2000])
-        return response.content
+        return response
 
     def query(self, sql: str, params: dict[str, str]) -> pa.Table | None:
         content = self._post(sql, params)
@@ -268,30 +290,96 @@ class ClickHouseDatabase(Database):
 
     # -- reading -----------------------------------------------------------------------
     def execute(self, sql: str, params: Params = None) -> Result:  # type: ignore[override]
-        """Render one DuckDB statement for ClickHouse and run it with bound parameters.
+        """Run one DuckDB statement with bound parameters.
 
-        A statement may become several (an upsert, an UPDATE with FROM); the last one
-        answers. DuckDB's temporary tables live in this thread's scratch database.
+        A statement that reads only staged rows (the import's typing of a file's text,
+        say) runs in this thread's in-memory DuckDB, exactly as on DuckDB; one that reads
+        the store runs on ClickHouse, rendered (it may become several statements; the last
+        one answers). Staged tables move between the two on demand.
         """
         local = self._thread()
-        found, values = plan(sql, params, local.scratch, frozenset(local.temps))
-        if found.creates or any("{" not in text and local.scratch in text
-                                for text in found.statements):
+        shape = footprint(sql)
+        staged = set(local.where)
+        store_reads = set(shape.reads - staged - shape.creates)
+        if shape.target is not None and shape.target not in staged:
+            store_reads.add(shape.target)
+        on_duckdb = not store_reads
+        needed = (shape.reads | ({shape.target} if shape.target else set())) & staged
+        for name in needed:
+            self._move(local, name, to_duckdb=on_duckdb)
+        answer = self._on_duckdb(local, sql, params) if on_duckdb \
+            else self._on_clickhouse(local, sql, params)
+        side = "duckdb" if on_duckdb else "clickhouse"
+        for name in shape.creates:
+            self._forget(local, name, keep=side)
+            local.where[name] = {side}
+        if shape.target in staged:
+            local.where[shape.target] = {side}  # the other copy is stale now
+        for name in shape.drops:
+            self._forget(local, name, keep=side)
+        local.last = answer  # `cur.execute(...); cur.fetchone()`, as on a DuckDB cursor
+        return answer
+
+    def _on_duckdb(self, local: Any, sql: str, params: Params) -> Result:
+        cursor = local.duck.execute(sql, params) if params is not None \
+            else local.duck.execute(sql)
+        if cursor.description is None:
+            return Result(None)
+        return Result(cursor.to_arrow_table())
+
+    def _on_clickhouse(self, local: Any, sql: str, params: Params) -> Result:
+        found, values = plan(sql, params, local.scratch, frozenset(local.where))
+        if found.creates or any(local.scratch in text for text in found.statements):
             self._ensure_scratch(local)
         result = None
         if found.returning is not None:
             drawn = self._backend.query("SELECT toInt64(generateSnowflakeID()) AS id", {})
             assert drawn is not None
             values = {**values, "vl_id": str(drawn.column(0)[0].as_py())}
+        written = None
         for text in found.statements:
             used = {k: v for k, v in values.items() if "{" + k + ":" in text.replace(" ", "")}
-            result = self._backend.query(text, used)
-        local.temps.update(found.creates)
-        local.temps.difference_update(found.drops)
-        answer = Result(pa.table({found.returning: [int(values["vl_id"])]})) \
-            if found.returning is not None else Result(result)
-        local.last = answer  # `cur.execute(...); cur.fetchone()`, as on a DuckDB cursor
-        return answer
+            if text.lstrip()[:6].upper() == "INSERT":
+                written, result = self._backend.write(text, used), None
+            else:
+                written, result = None, self._backend.query(text, used)
+        if written is not None:  # DuckDB answers an INSERT with the rows it wrote
+            return Result(pa.table({"Count": [written]}))
+        if found.returning is not None:
+            return Result(pa.table({found.returning: [int(values["vl_id"])]}))
+        return Result(result)
+
+    def _move(self, local: Any, name: str, to_duckdb: bool) -> None:
+        """Make the staged table `name` present on the side that will read it."""
+        sides = local.where[name]
+        if to_duckdb and "duckdb" not in sides:
+            rows = self._backend.query(f"SELECT * FROM {local.scratch}.{name}", {})
+            staged = _normalise(rows) if rows is not None else pa.table({})
+            local.duck.register("vl_incoming", staged)
+            local.duck.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS "
+                               "SELECT * FROM vl_incoming")
+            local.duck.unregister("vl_incoming")
+            sides.add("duckdb")
+        elif not to_duckdb and "clickhouse" not in sides:
+            self._ensure_scratch(local)
+            rows = local.duck.execute(f"SELECT * FROM {name}").to_arrow_table()
+            columns = ", ".join(f"`{f.name}` {_arrow_type(f.type)}" for f in rows.schema)
+            self._backend.query(f"DROP TABLE IF EXISTS {local.scratch}.{name}", {})
+            self._backend.query(f"CREATE TABLE {local.scratch}.{name} ({columns}) "
+                                "ENGINE = Memory", {})
+            if rows.num_rows:
+                self._backend.insert_arrow(f"{local.scratch}.{name}", rows)
+            sides.add("clickhouse")
+
+    def _forget(self, local: Any, name: str, keep: str) -> None:
+        """Drop the copy of `name` on the side other than `keep` (it is stale or gone)."""
+        sides = local.where.pop(name, set())
+        if "duckdb" in sides and keep != "duckdb":
+            local.duck.unregister(name)
+            local.duck.execute(f"DROP VIEW IF EXISTS {name}")
+            local.duck.execute(f"DROP TABLE IF EXISTS {name}")
+        if "clickhouse" in sides and keep != "clickhouse":
+            self._backend.query(f"DROP TABLE IF EXISTS {local.scratch}.{name}", {})
 
     def _last(self) -> Result:
         last = getattr(self._local, "last", None)
@@ -314,8 +402,11 @@ class ClickHouseDatabase(Database):
         local = self._local
         if not hasattr(local, "scratch"):
             local.scratch = f"vl_scratch_{os.getpid()}_{threading.get_ident()}"
-            local.temps = set()
+            local.where = {}  # staged name -> the sides holding a current copy
             local.ready = False
+            local.duck = duckdb.connect(":memory:", config={
+                "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+            local.duck.execute("SET TimeZone = 'UTC'")
         return local
 
     def _ensure_scratch(self, local: Any) -> None:
@@ -328,21 +419,18 @@ class ClickHouseDatabase(Database):
     def register(self, name: str, rows: pa.Table) -> ClickHouseDatabase:
         """Stage an Arrow table under `name` (a name we own), as DuckDB's register does."""
         local = self._thread()
-        self._ensure_scratch(local)
         self.unregister(name)
-        columns = ", ".join(f"{field.name} {_arrow_type(field.type)}" for field in rows.schema)
-        self._backend.query(f"CREATE TABLE {local.scratch}.{name} ({columns}) "
-                            "ENGINE = Memory", {})
-        if rows.num_rows:
-            self._backend.insert_arrow(f"{local.scratch}.{name}", rows)
-        local.temps.add(name)
+        local.duck.register(name, rows)
+        local.where[name] = {"duckdb"}
         return self
 
     def unregister(self, name: str) -> ClickHouseDatabase:
         local = self._thread()
-        if name in local.temps:
+        sides = local.where.pop(name, set())
+        if "duckdb" in sides:
+            local.duck.unregister(name)
+        if "clickhouse" in sides:
             self._backend.query(f"DROP TABLE IF EXISTS {local.scratch}.{name}", {})
-            local.temps.discard(name)
         return self
 
     def execute_native(self, sql: str, params: dict[str, str] | None = None) -> Result:

@@ -354,6 +354,9 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     for listed in list(tree.find_all(exp.ArrayAgg)):
         if isinstance(listed.this, exp.Order):
             listed.replace(_sorted_pairs(listed.this))
+    for epoch in list(tree.find_all(exp.TimeToUnix)):  # DuckDB epoch(ts): seconds, fractional
+        epoch.replace(_template("toFloat64(toUnixTimestamp64Micro(toDateTime64(__ts, 6))) / 1e6",
+                                __ts=epoch.this))
     for code in list(tree.find_all(exp.Unicode)):
         code.replace(exp.Anonymous(this="vl_unicode", expressions=[code.this.copy()]))
     for node in list(tree.find_all(exp.Anonymous)):
@@ -573,6 +576,23 @@ def _statement(sql: str) -> exp.Expression:
     return cast(exp.Expression, sqlglot.parse_one(sql, read="clickhouse"))
 
 
+def _delete_using(tree: exp.Delete) -> exp.Expression:
+    """``DELETE FROM t AS d USING s WHERE ...``: the rows to delete, chosen by row id."""
+    target = tree.this
+    alias = target.alias or target.name
+    chosen = exp.select(exp.column("_block_number", alias), exp.column("_block_offset", alias))
+    chosen = chosen.from_(target.copy())
+    for source in tree.args["using"]:
+        chosen = chosen.join(source.copy(), join_type="CROSS")
+    where = tree.args.get("where")
+    if where is not None:
+        chosen = chosen.where(where.this.copy())
+    delete = _statement(f"DELETE FROM {target.name} WHERE (_block_number, _block_offset) "
+                        "IN (SELECT 1)")
+    delete.find(exp.Subquery).set("this", chosen)  # type: ignore[union-attr]
+    return delete
+
+
 def _drop(table: exp.Table) -> exp.Expression:
     return _statement(f"DROP TABLE IF EXISTS {table.sql(dialect='clickhouse')}")
 
@@ -645,6 +665,8 @@ def _render(sql: str, types: tuple[tuple[str, str], ...], scratch: str,
         trees, drops = [tree], tuple(t.name for t in tree.find_all(exp.Table))
     elif isinstance(tree, exp.Update):
         trees = _update(tree, scratch)
+    elif isinstance(tree, exp.Delete) and tree.args.get("using"):
+        trees = [_delete_using(tree)]
     elif isinstance(tree, exp.Delete) and tree.args.get("where") is None:
         trees = [_statement(f"TRUNCATE TABLE {tree.this.sql(dialect='clickhouse')}")]
     elif isinstance(tree, exp.Insert) and tree.args.get("returning") is not None:
@@ -687,3 +709,61 @@ def render(sql: str, params: Params = None) -> tuple[str, dict[str, str]]:
     if len(statements) != 1:
         raise RenderError("this statement becomes several on ClickHouse: use render_all")
     return statements[0], values
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """The tables one statement touches, by name (for staging: see ClickHouseDatabase).
+
+    Attributes:
+        reads: tables and views it reads or writes (CTE names excluded); a table macro
+            counts as the store (it reads customers, bindings, ...).
+        creates: temporary tables or views it creates.
+        drops: tables or views it drops.
+        target: the table an INSERT, UPDATE or DELETE writes.
+    """
+
+    reads: frozenset[str]
+    creates: frozenset[str]
+    drops: frozenset[str]
+    target: str | None
+
+
+STORE = "<store>"  # stands for "reads the store" in Footprint.reads
+
+
+@lru_cache(maxsize=4096)
+def footprint(sql: str) -> Footprint:
+    statements = [s for s in sqlglot.parse(_name_positional(sql), read="duckdb") if s]
+    if len(statements) != 1:
+        raise RenderError("one statement at a time")
+    tree = statements[0]
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    reads: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Identifier):
+            if table.name not in ctes:
+                reads.add(table.name)
+        elif isinstance(table.this, exp.Anonymous) and \
+                str(table.this.this).lower() in table_macros():
+            reads.add(STORE)
+    if any(str(f.this).lower() == "nextval" for f in tree.find_all(exp.Anonymous)):
+        reads.add(STORE)  # sequences belong to the store
+    creates: set[str] = set()
+    drops: set[str] = set()
+    target = None
+    if isinstance(tree, exp.Create):
+        properties = tree.args.get("properties") or exp.Properties()
+        named = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        if any(isinstance(p, exp.TemporaryProperty) for p in properties.expressions):
+            creates.add(named.name)
+            reads.discard(named.name)
+        else:
+            target = named.name
+    elif isinstance(tree, exp.Drop):
+        drops = {t.name for t in tree.find_all(exp.Table)}
+        reads -= drops
+    elif isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+        written = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        target = written.name if isinstance(written, exp.Table) else None
+    return Footprint(frozenset(reads), frozenset(creates), frozenset(drops), target)

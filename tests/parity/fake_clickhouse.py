@@ -41,6 +41,7 @@ def fake_clickhouse(folder: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             params = {k[6:]: v for k, v in query.items() if k.startswith("param_")}
             seen.append({"query": query, "auth": self.headers.get("Authorization")})
+            summary = "{}"
             try:
                 with lock:
                     store.query(f"USE {query.get('database', 'default')}")
@@ -53,6 +54,10 @@ def fake_clickhouse(folder: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
                         table = query["query"].split()[2]
                         store.query(f"INSERT INTO {table} SELECT * FROM Python(rows)")
                         answer = b""
+                    elif body.decode().lstrip()[:6].upper() == "INSERT":
+                        done = store.query(body.decode(), "CSV", params=params or None)
+                        answer = b""
+                        summary = f'{{"written_rows":"{done.rows_written()}"}}'
                     else:
                         answer = store.query(body.decode(), "ArrowStream",
                                              params=params or None).bytes()
@@ -62,6 +67,7 @@ def fake_clickhouse(folder: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
                 self.wfile.write(str(exc).encode())
                 return
             self.send_response(200)
+            self.send_header("X-ClickHouse-Summary", summary)
             self.end_headers()
             self.wfile.write(answer)
 

@@ -41,6 +41,10 @@ def test_reports_over_http_equal_duckdb(tmp_path: Path, chdb_folder: Path) -> No
                 pd.testing.assert_frame_equal(left, right, check_dtype=False)
             else:
                 assert left == right
+        with click.transaction() as cur:  # an INSERT answers with the rows it wrote
+            assert cur.execute("INSERT INTO holidays (day, kind, name) VALUES "
+                               "(DATE '2031-01-01', 'off', $n)", {"n": "元旦"}).fetchone() == (1,)
+        assert click.scalar("SELECT name FROM holidays WHERE day = DATE '2031-01-01'") == "元旦"
         hostile = "x'); DROP TABLE visits; --"
         assert click.scalar("SELECT count(*) FROM customers WHERE name = $n", {"n": hostile}) == 0
         assert click.scalar("SELECT $n", {"n": hostile}) == hostile  # bound, unescaped intact

@@ -27,6 +27,7 @@ from pipelines.clickhouse.copy import copy_archive
 from pipelines.clickhouse.database import ClickHouseDatabase
 from pipelines.db import Database
 from pipelines.generate import build_demo
+from pipelines.imports import run_import
 from tests.conftest import chdb_url
 
 pytest.importorskip("chdb")
@@ -54,8 +55,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory,
 
 def table_rows(db: Any, table: str) -> pd.DataFrame:
     frame = db.df(f"SELECT * FROM {table}")
-    if table == "audit_log":  # a plan's or route's key is its id: drawn differently
-        ids = frame["entity"].isin(["plan", "route"])
+    if table == "audit_log":  # a plan's, route's or import's key is its id: drawn differently
+        ids = frame["entity"].isin(["plan", "route", "import"])
         frame["entity_key"] = frame["entity_key"].astype(object).where(~ids, None)
     keep = [c for c in frame.columns if c not in VOLATILE]
     frame = frame[keep].astype(object).where(frame[keep].notna(), None)
@@ -133,3 +134,28 @@ def test_plans_holidays_settings_users(pair: tuple[Database, ClickHouseDatabase]
     both(pair, "settings", lambda db: business_settings.save(
         db, replace(settings, min_valid_stay_minutes=25.0), "t"))
     both(pair, "user", lambda db: users.add_user(db, "newuser", "password-9", "analyst"))
+
+
+def test_file_imports(pair: tuple[Database, ClickHouseDatabase]) -> None:
+    duck = pair[0]
+    employee, customer = duck.rows(
+        "SELECT b.employee_code, b.customer_code FROM bindings b JOIN employees e "
+        "ON e.code = b.employee_code WHERE e.status = 'active' ORDER BY 1, 2 LIMIT 1")[0]
+    visits = ("employee_code,customer_code,check_in_at,check_out_at,check_in_lon,check_in_lat,"
+              "check_in_source\n"
+              f"{employee},{customer},2024-6-29 9:00,2024-06-29 09:40:00,104.06,30.57,gps\n"
+              f"{employee},{customer},2024-06-29T15:00:00+08:00,2024-06-29 15:05:00,,,\n")
+    first = both(pair, "visits import", lambda db: run_import(
+        db, "visits", visits.encode("gbk"), "visits.csv", "t"))
+    assert first[0].ok and first[1].ok and first[0].inserted == first[1].inserted == 2
+    again = both(pair, "visits resent", lambda db: run_import(
+        db, "visits", visits.encode(), "visits.csv", "t"))
+    assert again[0].inserted == again[1].inserted == 0
+    bad = both(pair, "refused import", lambda db: run_import(
+        db, "visits", (visits + "E-NONE,C-NONE,2024-13-01 09:00,,,,\n").encode(), "v.csv", "t"))
+    assert not bad[0].ok and [p.as_dict() for p in bad[0].problems] == [
+        p.as_dict() for p in bad[1].problems]
+    customers_file = ("code,name,grade,longitude,latitude,owner_codes\n"
+                      f"IMP001,导入客户,C,104.07,30.66,{employee}\n")
+    both(pair, "customers import", lambda db: run_import(
+        db, "customers", customers_file.encode(), "customers.csv", "t"))
