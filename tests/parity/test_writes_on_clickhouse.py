@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +159,33 @@ def test_file_imports(pair: tuple[Database, ClickHouseDatabase]) -> None:
                       f"IMP001,导入客户,C,104.07,30.66,{employee}\n")
     both(pair, "customers import", lambda db: run_import(
         db, "customers", customers_file.encode(), "customers.csv", "t"))
+
+
+def test_phone_api_writes(pair: tuple[Database, ClickHouseDatabase]) -> None:
+    """Check-in, check-out, an offline batch with a resend, a customer from the field."""
+    from pipelines import phone
+
+    duck = pair[0]
+    employee, customer = duck.rows(
+        "SELECT b.employee_code, b.customer_code FROM bindings b JOIN employees e "
+        "ON e.code = b.employee_code WHERE e.status = 'active' ORDER BY 1 DESC, 2 LIMIT 1")[0]
+    now = datetime(2024, 6, 30, 18, 0)
+    start = phone.VisitEnd(datetime(2024, 6, 30, 9, 0), 104.07, 30.66, "gps")
+    checked_in = both(pair, "check-in", lambda db: phone.record_visits(
+        db, employee, [phone.PhoneVisit("phone-1", customer, start)], "t", "check-in", now))
+    assert [o.status for o in checked_in[0]] == [o.status for o in checked_in[1]]
+    end = phone.VisitEnd(datetime(2024, 6, 30, 9, 45), 104.07, 30.66, "gps")
+    both(pair, "check-out", lambda db: phone.check_out(db, employee, "phone-1", end, "wgs84",
+                                                       "t", now))
+    batch = [phone.PhoneVisit(f"phone-{i}", customer,
+                              phone.VisitEnd(datetime(2024, 6, 30, 10 + i, 0), 104.0, 30.6,
+                                             "net"),
+                              phone.VisitEnd(datetime(2024, 6, 30, 10 + i, 20)))
+             for i in range(2, 5)]
+    both(pair, "batch", lambda db: phone.record_visits(db, employee, batch, "t", "batch", now))
+    resent = both(pair, "resent batch", lambda db: phone.record_visits(db, employee, batch,
+                                                                       "t", "batch", now))
+    assert [o.status for o in resent[0]] == [o.status for o in resent[1]]
+    both(pair, "field customer", lambda db: phone.add_phone_customer(
+        db, employee, {"code": phone.phone_customer_code(employee, "c-1"), "name": "田间客户",
+                       "longitude": "104.08", "latitude": "30.67"}, "t"))
