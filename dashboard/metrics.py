@@ -154,10 +154,20 @@ RANKING_COLUMNS: tuple[str, ...] = (
     "rank", "status")
 
 
+# From this many employees in a group, a ranking page counts distinct customers for its
+# own rows only (see ranking_page); below it, the visits scan costs the same either way
+# and one query is cheaper than two.
+RANKING_PAGE_COUNTS_FROM = 500
+
+
 def ranking(db: Database, scope: Scope, filters: Filters, sort: str = "visits") -> pd.DataFrame:
     """The employee ranking (DESIGN.md section 2), sorted and ranked by `sort`."""
     _check_sort(sort)
-    employees = group_employees(db, scope, filters)
+    return _whole_ranking(db, group_employees(db, scope, filters), filters, sort)
+
+
+def _whole_ranking(db: Database, employees: list[str], filters: Filters,
+                   sort: str) -> pd.DataFrame:
     frame = query(db, "ranking", {"employees": employees, "date_from": filters.date_from,
                                   "date_to": filters.date_to})
     return _ranked(db, frame, filters, sort)
@@ -168,14 +178,14 @@ def ranking_page(db: Database, scope: Scope, filters: Filters, sort: str = "visi
     """Rows [start, end) of ranking() and how many rows it has: the same rows and ranks.
 
     Distinct customers are the one count that needs the visits (~40 ms for a company's
-    month): unless the ranking is by them, they are counted for the page's rows only,
-    after ranking every employee on the daily summaries.
+    month): unless the ranking is by them, or the group is small, they are counted for
+    the page's rows only, after ranking every employee on the daily summaries.
     """
     _check_sort(sort)
-    if sort == "customers_visited":
-        whole = ranking(db, scope, filters, sort)
-        return whole.iloc[start:end].reset_index(drop=True), len(whole)
     employees = group_employees(db, scope, filters)
+    if sort == "customers_visited" or len(employees) < RANKING_PAGE_COUNTS_FROM:
+        whole = _whole_ranking(db, employees, filters, sort)
+        return whole.iloc[start:end].reset_index(drop=True), len(whole)
     params = {"employees": employees, "date_from": filters.date_from,
               "date_to": filters.date_to}
     frame = query(db, "ranking_counts", params)

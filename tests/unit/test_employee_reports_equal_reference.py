@@ -176,7 +176,10 @@ def check_ranking_pages(db: Database) -> None:
                 assert total == len(whole)
 
 
-def test_ranking_pages_equal_the_whole_ranking(demo: Database) -> None:
+@pytest.mark.parametrize("counts_from", [0, 10**9])  # page counts / whole ranking
+def test_ranking_pages_equal_the_whole_ranking(demo: Database, counts_from: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "RANKING_PAGE_COUNTS_FROM", counts_from)
     check_ranking_pages(demo)
 
 
@@ -221,5 +224,7 @@ def test_still_equal_after_an_import_and_a_customer_deletion(demo: Database) -> 
     assert result.ok and result.inserted == 3
     assert customer_edits.delete_customers(demo, [customer], "tests") == 1
     check_detail(demo)
-    check_ranking_pages(demo)
+    with pytest.MonkeyPatch.context() as patch:  # the small demo's groups are small
+        patch.setattr(metrics, "RANKING_PAGE_COUNTS_FROM", 0)
+        check_ranking_pages(demo)
     check_headline_and_trend(demo)
