@@ -607,7 +607,11 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     grade_order = _grade_order(db)
     rows = summary_rows(db, scope, filters, by)
     params = population_params(db, scope, filters, buckets)
-    total_counts = query(db, "customer_grades", params_for("customer_grades", params))
+    name = "summary_by_employee" if by == "employee" else "summary_by_department"
+    # One query for the totals (row_code NULL) and the rows: the visits are counted once.
+    counts = query(db, name, params_for(name, params | {"rows": [c for c, _ in rows]}))
+    is_total = counts["row_code"].isna()
+    total_counts = counts[is_total]
     total_code = filters.department or ""
     total_name = ""
     if filters.department:
@@ -619,9 +623,8 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
         "row_type": ["total"] * width, "code": [total_code] * width,
         "name": [total_name] * width, **total}
     if rows:
-        name = "summary_by_employee" if by == "employee" else "summary_by_department"
-        counts = query(db, name, params_for(name, params | {"rows": [c for c, _ in rows]}))
-        blocks = _grade_blocks(counts, [c for c, _ in rows], "row_code", grade_order)
+        blocks = _grade_blocks(counts[~is_total], [c for c, _ in rows], "row_code",
+                               grade_order)
         columns["row_type"] += [by] * (width * len(rows))
         columns["code"] += [c for c, _ in rows for _ in range(width)]
         columns["name"] += [n for _, n in rows for _ in range(width)]

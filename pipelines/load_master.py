@@ -70,8 +70,7 @@ def write_customers(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
         """,
         {"now": now},
     )
-    codes = [r[0] for r in cur.execute("SELECT code FROM imp_new").fetchall()]
-    membership.refresh_customers(cur, codes)  # ids, memberships and owners of the new rows
+    membership.refresh_staged(cur, "imp_new")  # ids, memberships and owners of the new rows
     return inserted
 
 

@@ -132,9 +132,11 @@ _UPDATE_DAY_GRADES = f"""
 """
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, codes: Iterable[str] | None) -> None:
+def _stage(cur: duckdb.DuckDBPyConnection, codes: Iterable[str] | None,
+           table: str | None = None) -> None:
     if codes is None:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT code FROM customers")
+        source = table or "customers"
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT DISTINCT code FROM {source}")
     else:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS "
                     "SELECT DISTINCT unnest($codes::VARCHAR[]) AS code",
@@ -171,6 +173,13 @@ def refresh_customers(cur: duckdb.DuckDBPyConnection, codes: Iterable[str]) -> N
     if not wanted:
         return
     _stage(cur, wanted)
+    _apply(cur, everything=False)
+
+
+def refresh_staged(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+    """refresh_customers for the codes in column `code` of `table` (a staged import: a
+    name we own, never user text), without passing a million codes as a parameter."""
+    _stage(cur, None, table)
     _apply(cur, everything=False)
 
 

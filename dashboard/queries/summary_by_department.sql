@@ -1,40 +1,70 @@
--- Visited summary rows by department: each listed department stands for its subtree's
--- population (customers assigned to the subtree, or bound directly to one of its
--- employees), read from customer_membership. One row per (department, grade), grade NULL =
--- unrated; selected buckets only. Visited customers come from customer_day; the
--- never-visited ones per (department, grade) are the members minus them.
-WITH members AS (
+-- Visited summary by department, totals included: one row per (department, grade) and, with
+-- row_code NULL, per grade of the whole population (the totals row: distinct customers,
+-- never a sum of the rows). Each listed department stands for its subtree's population
+-- (customers assigned to the subtree, or bound directly to one of its employees), read
+-- from customer_membership; the population as in customer_visit_histogram.sql. Grade NULL
+-- = unrated; selected buckets only. The range's visits are counted once per customer
+-- (customer_day) for both; the never-visited customers are the members minus them.
+WITH pop AS (
+    SELECT customer_id, grade FROM customer_facts WHERE $everyone AND NOT deleted
+    UNION ALL
+    SELECT customer_id, grade FROM customer_membership WHERE $one_root AND department_code = $root
+    UNION ALL
+    SELECT DISTINCT customer_id, grade FROM customer_membership
+    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
+    UNION ALL
+    SELECT DISTINCT customer_id, grade FROM employee_customers
+    WHERE $by_employee AND employee_code IN (
+        SELECT unnest($employees::VARCHAR[])
+        UNION
+        SELECT from_employee_code FROM shares
+        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+),
+members AS (
     SELECT department_code AS row_code, customer_id, grade
     FROM customer_membership
     WHERE department_code IN (SELECT unnest($rows::VARCHAR[]))
 ),
-counted AS (  -- for the whole company every visited customer is a member: no semi-join
-    SELECT customer_id, sum(visits) AS visits
+counted AS (  -- the whole company: every visited customer; else the population and rows'
+    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits, true AS in_total
     FROM customer_day
     WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
     GROUP BY customer_id
     UNION ALL
-    SELECT customer_id, sum(visits) AS visits
+    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits,
+           customer_id IN (SELECT customer_id FROM pop) AS in_total
     FROM customer_day
     WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM members)
+      AND customer_id IN (SELECT customer_id FROM pop
+                          UNION ALL
+                          SELECT customer_id FROM members)
     GROUP BY customer_id
 ),
-flagged AS (
-    SELECT customer_id, visits,
+flagged AS MATERIALIZED (
+    SELECT customer_id, grade, visits, in_total,
            NOT $bucketed OR visits IN (SELECT unnest($bucket_counts::INTEGER[]))
            OR coalesce(visits >= $bucket_from, false) AS chosen
     FROM counted
 ),
 visited AS (
+    SELECT NULL::VARCHAR AS row_code, grade, count(*) AS visited,
+           count(*) FILTER (WHERE chosen) AS customers,
+           coalesce(sum(visits) FILTER (WHERE chosen), 0) AS visits
+    FROM flagged
+    WHERE in_total
+    GROUP BY grade
+    UNION ALL
     SELECT m.row_code, m.grade, count(*) AS visited,
            count(*) FILTER (WHERE f.chosen) AS customers,
            coalesce(sum(f.visits) FILTER (WHERE f.chosen), 0) AS visits
     FROM members AS m
-    JOIN flagged AS f ON f.customer_id = m.customer_id
+    -- visits > 0 always holds; it makes the planner build the hash table on this side
+    JOIN (SELECT * FROM flagged WHERE visits > 0) AS f ON f.customer_id = m.customer_id
     GROUP BY m.row_code, m.grade
 ),
 population AS (
+    SELECT NULL::VARCHAR AS row_code, grade, count(*) AS customers FROM pop GROUP BY grade
+    UNION ALL
     SELECT row_code, grade, count(*) AS customers FROM members GROUP BY row_code, grade
 ),
 per_row AS (
@@ -45,7 +75,7 @@ per_row AS (
            coalesce(v.customers, 0) AS visited_customers,
            coalesce(v.visits, 0) AS visits
     FROM population AS p
-    LEFT JOIN visited AS v ON v.row_code = p.row_code
+    LEFT JOIN visited AS v ON v.row_code IS NOT DISTINCT FROM p.row_code
                           AND v.grade IS NOT DISTINCT FROM p.grade
 )
 SELECT row_code, grade, customers, visited_customers, visits
