@@ -34,7 +34,11 @@ FORM_FIELDS = ("code", "name", "grade", "address", "longitude", "latitude", "coo
 
 @pytest.fixture(scope="module")
 def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("archive") / "archive.duckdb"
+    return build_archive(tmp_path_factory.mktemp("archive") / "archive.duckdb")
+
+
+def build_archive(path: Path) -> Path:
+    """Three customers of two regions, one visit, users boss / east / bj."""
     database = Database(path)
     database.init_schema()
     factory = Factory(database)
