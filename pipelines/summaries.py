@@ -93,21 +93,19 @@ def _add_customer_days(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     move their customers' first / last / second-to-last visit days."""
     from pipelines import membership
 
-    missing = cur.execute(
-        f"""SELECT DISTINCT customer_code FROM {table}
-            WHERE customer_code NOT IN (SELECT customer_code FROM customer_facts)"""
-    ).fetchall()
-    if missing:  # customers written without a refresh: give them ids first
-        membership.refresh_customers(cur, [r[0] for r in missing])
-    cur.execute(
-        f"""
+    touched = f"""
         CREATE OR REPLACE TEMP TABLE {_TOUCHED} AS
-        SELECT DISTINCT f.customer_id, f.customer_code, f.grade, f.deleted,
+        SELECT DISTINCT f.customer_id, s.customer_code, f.grade, f.deleted,
                CAST(s.check_in_at AS DATE) AS visit_date
         FROM {table} AS s
-        JOIN customer_facts AS f ON f.customer_code = s.customer_code
+        LEFT JOIN customer_facts AS f ON f.customer_code = s.customer_code
         """
-    )
+    cur.execute(touched)
+    missing = cur.execute(
+        f"SELECT DISTINCT customer_code FROM {_TOUCHED} WHERE customer_id IS NULL").fetchall()
+    if missing:  # customers written without a refresh: give them ids first
+        membership.refresh_customers(cur, [r[0] for r in missing])
+        cur.execute(touched)
     cur.execute(f"""DELETE FROM customer_day AS d USING {_TOUCHED} AS t
                     WHERE d.visit_date = t.visit_date AND d.customer_id = t.customer_id""")
     cur.execute(
