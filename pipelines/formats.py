@@ -8,6 +8,7 @@ validate.py's job; here only the file itself and its header row can be wrong.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -16,12 +17,14 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Literal
 from xml.etree import ElementTree
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -196,15 +199,16 @@ def _normalise_header(text: str) -> str:
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-def mixed_encoding_lines(data: bytes, limit: int = 5) -> list[int]:
+def mixed_encoding_lines(data: bytes, limit: int = 5, first_line: int = 1) -> list[int]:
     """Lines (1-based) of a file that is not UTF-8 as a whole but holds UTF-8 Chinese text.
 
     GB18030 decodes almost any byte sequence, so UTF-8 lines in a GBK file would silently
     turn into mojibake ("张三" -> "寮犱笁"); a non-ASCII line that is valid UTF-8 and holds
     Chinese characters betrays such a file. Only the first `limit` lines are returned.
+    `first_line` is the number of the first line of `data` (a file read in blocks of lines).
     """
     found: list[int] = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    for number, line in enumerate(data.split(b"\n"), start=first_line):
         if line.isascii():
             continue
         try:
@@ -410,10 +414,14 @@ _BLANK_LINE = re.compile(r"(^|\n)[ \t\r]*\n")
 # controls are not trimmed away, so that validate reports them wherever they are.
 _TRIM = " \t\n\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
     "\u2028\u2029\u202f\u205f\u3000\ufeff"
+TRIM_CHARACTERS = _TRIM  # for the SQL of the streamed reader (no quote among them)
 
 
 def _blank(cell: str) -> bool:
     return not cell.strip(_TRIM)
+
+
+blank = _blank  # a header cell that names no column
 
 
 def _fast_csv(text: str, headers: Sequence[str]) -> pa.Table | None:
@@ -519,6 +527,21 @@ def _header_problems(kind: str, headers: Sequence[str]) -> tuple[list[str | None
     return mapped, problems
 
 
+def _header(
+    kind: str, header_cells: Sequence[str], header_row: int
+) -> tuple[list[str], list[str | None], list[Problem]] | None:
+    """The header cells up to the last non-empty one (an XLSX row is as wide as the sheet),
+    the canonical column of each, and the header's problems; None when it is all blank."""
+    if all(_blank(cell) for cell in header_cells):
+        return None
+    width = max(j for j, cell in enumerate(header_cells) if not _blank(cell)) + 1
+    headers = list(header_cells[:width])
+    mapped, problems = _header_problems(kind, headers)
+    for p in problems:
+        p.row = header_row
+    return headers, mapped, problems
+
+
 def read_file(kind: str, data: bytes, filename: str) -> RawTable:
     """Read an uploaded or local file of the given kind.
 
@@ -570,16 +593,13 @@ def read_file(kind: str, data: bytes, filename: str) -> RawTable:
             N_("Unsupported file type '{name}': use .csv or .xlsx."), name=filename)])
 
     header_cells = [_cell_text(v) for v in records[0]] if records else []
-    if all(_blank(cell) for cell in header_cells):
-        return RawTable(kind, empty, [], [problem(numbers[0] if numbers else 1, None,
-            "no_header", N_("The file has no header row."))])
-    header_row = numbers[0]
-    # The header ends at its last non-empty cell (an XLSX row is as wide as the sheet).
-    width = max(j for j, cell in enumerate(header_cells) if not _blank(cell)) + 1
-    headers = header_cells[:width]
-    mapped, problems = _header_problems(kind, headers)
-    for p in problems:
-        p.row = header_row
+    header_row = numbers[0] if numbers else 1
+    header = _header(kind, header_cells, header_row)
+    if header is None:
+        return RawTable(kind, empty, [], [problem(header_row, None, "no_header",
+                                                  N_("The file has no header row."))])
+    headers, mapped, problems = header
+    width = len(headers)
 
     if fast is not None:
         cells = [_trim(fast.column(i)) for i in range(fast.num_columns)]
@@ -642,6 +662,246 @@ def _stray_values(
             problems.append(problem(header_row, None, "unnamed_column",
                 N_("Column {letter} has values but no header."), letter=_column_letter(j)))
     return problems
+
+
+# -- streamed CSV (the command line) ---------------------------------------------------------
+# A CSV file on disk of any size is read in blocks: one pass checks its encoding (or writes a
+# UTF-8 copy of a GBK/GB18030 file), counts its quotes and finds blank lines; the records are
+# then parsed by DuckDB's reader (pipelines.imports) or, for irregular files, by the exact
+# reader below, a batch of records at a time. Neither holds the whole file in memory.
+STREAM_BLOCK = 16 * 1024 * 1024
+STREAM_BATCH_ROWS = 100_000
+ScanProgress = Callable[[int, int], None]  # (bytes read, bytes in all)
+
+
+@dataclass
+class CsvScan:
+    """A CSV file on disk as one pass over it found it, before any record is parsed.
+
+    Attributes:
+        kind: which format (a key of FORMATS).
+        path: a UTF-8 file with the file's records: the file itself, or its UTF-8 copy.
+        encoding: "utf-8-sig" or "gb18030" (as :func:`decode_text` would have decoded it).
+        header: the cells of the first record, as read_file sees them.
+        headers: those cells up to the last non-empty one.
+        mapped: the canonical column of each of `headers` (None = ignored).
+        problems: the file's and the header's problems.
+        regular: no blank line comes before the last record, so a reader that skips blank
+            lines (DuckDB's) still numbers the records as the spreadsheet does.
+        plain_text: the text holds no character that is illegal in some field but line
+            breaks (no C0 control but CR and LF, no DEL, no U+FFFD): detect then only looks
+            for line breaks (validate.detect_staged).
+    """
+
+    kind: str
+    path: Path
+    encoding: str | None = None
+    header: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    mapped: list[str | None] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    regular: bool = True
+    plain_text: bool = False
+
+    @property
+    def columns(self) -> list[str]:
+        """The canonical names of the columns present, in file order."""
+        return [c for c in self.mapped if c is not None]
+
+    @property
+    def fatal(self) -> bool:
+        """The records cannot be checked: the file or its header is unusable."""
+        return (not self.columns or
+                any(p.row is None or p.code == "missing_column" for p in self.problems))
+
+
+class _BlockStats:
+    """Quotes, blank lines and control characters of UTF-8 text fed block by block."""
+
+    def __init__(self) -> None:
+        self.quotes = 0
+        self.offset = 0
+        self.first_blank: int | None = None
+        self.last_content = -1
+        self.controls = False  # a C0 control but CR and LF, DEL or U+FFFD
+        self._tail = b""
+
+    def feed(self, block: bytes) -> None:
+        window = self._tail + block
+        self.quotes += block.count(b'"')
+        if self.first_blank is None:
+            found = [i for i in (window.find(b"\n\n"), window.find(b"\n\r\n")) if i >= 0]
+            if found:
+                self.first_blank = self.offset - len(self._tail) + min(found) + 1
+        if not self.controls:
+            octets = np.frombuffer(block, np.uint8)
+            breaks = block.count(b"\n") + block.count(b"\r")
+            self.controls = (int(np.count_nonzero(octets < 0x20)) > breaks
+                             or bool(np.count_nonzero(octets == 0x7F))
+                             or (bool(np.count_nonzero(octets == 0xEF))
+                                 and window.find("\ufffd".encode()) >= 0))
+        self._tail = window[-2:]
+        content = len(block.rstrip(b" \t\r\n"))
+        if content:
+            self.last_content = self.offset + content - 1
+        self.offset += len(block)
+
+    @property
+    def regular(self) -> bool:
+        return self.first_blank is None or self.first_blank > self.last_content
+
+
+def scan_csv(kind: str, source: Path, workdir: Path,
+             progress: ScanProgress | None = None) -> CsvScan:
+    """One pass over a CSV file on disk: its encoding, header and file-level problems.
+
+    The encoding is decided as :func:`decode_text` decides it for a file in memory (the
+    whole file strictly UTF-8, else strictly GB18030, never with replacement characters);
+    a GB18030 file is copied to `workdir` as UTF-8 on the way, since DuckDB reads UTF-8
+    only. Mixed encodings, an unclosed quote and the header are checked as read_file checks
+    them, so both readers refuse the same files with the same problems.
+
+    Args:
+        kind: a key of FORMATS.
+        source: the file.
+        workdir: an existing folder for the UTF-8 copy (the caller removes it).
+        progress: called with (bytes read, bytes in all) after each block.
+    """
+    if kind not in FORMATS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    size = source.stat().st_size
+    report = progress or (lambda done, total: None)
+    stats = _BlockStats()
+    scan = CsvScan(kind, source)
+    if _read_as_utf8(source, stats, size, report):
+        scan.encoding = "utf-8-sig"
+    else:
+        stats = _BlockStats()
+        scan.path = workdir / "utf8.csv"
+        failure = _transcode_gb18030(source, scan.path, stats, size, report)
+        if failure is not None:
+            scan.problems = [failure]
+            return scan
+        scan.encoding = "gb18030"
+    scan.regular = stats.regular
+    scan.plain_text = not stats.controls
+    if stats.quotes % 2:
+        unclosed = _unclosed_quote_row_in(scan.path)
+        if unclosed is not None:
+            scan.problems = [problem(unclosed, None, "unclosed_quote", N_(
+                "A quoted value starting in row {row} is never closed."), row=unclosed)]
+            return scan
+    with scan.path.open(encoding="utf-8-sig", newline="") as handle:
+        scan.header = next(csv.reader(handle), [])
+    header = _header(kind, scan.header, 1)
+    if header is None:
+        scan.problems = [problem(1, None, "no_header", N_("The file has no header row."))]
+        return scan
+    scan.headers, scan.mapped, scan.problems = header
+    return scan
+
+
+def _read_as_utf8(source: Path, stats: _BlockStats, size: int, report: ScanProgress) -> bool:
+    """Whether the whole file is UTF-8 (a BOM allowed), feeding `stats` on the way."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with source.open("rb") as handle:
+        try:
+            while block := handle.read(STREAM_BLOCK):
+                decoder.decode(block)
+                stats.feed(block)
+                report(stats.offset, size)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _transcode_gb18030(source: Path, target: Path, stats: _BlockStats, size: int,
+                       report: ScanProgress) -> Problem | None:
+    """Copy a GB18030 (GBK) file to `target` as UTF-8, a block of whole lines at a time.
+
+    Returns the problem that refuses the file: bad_encoding when it is not GB18030 either,
+    mixed_encoding when it holds UTF-8 lines of Chinese text (the first five are named).
+    """
+    decoder = codecs.getincrementaldecoder("gb18030")()
+    mixed: list[int] = []
+    line = 1
+    done = 0
+    rest = b""
+    with source.open("rb") as handle, target.open("wb") as out:
+        try:
+            while True:
+                block = handle.read(STREAM_BLOCK)
+                data = rest + block
+                cut = len(data) if not block else data.rfind(b"\n") + 1
+                lines, rest = data[:cut], data[cut:]
+                if lines:
+                    if len(mixed) < 5:
+                        mixed += mixed_encoding_lines(lines, 5 - len(mixed), line)
+                    line += lines.count(b"\n")
+                    text = decoder.decode(lines, final=not block).encode("utf-8")
+                    out.write(text)
+                    stats.feed(text)
+                done += len(block)
+                report(done, size)
+                if not block:
+                    break
+        except UnicodeDecodeError:
+            return problem(None, None, "bad_encoding", N_(
+                "The file is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8."))
+    if mixed:
+        return problem(None, None, "mixed_encoding", N_(
+            "The file mixes encodings: line(s) {lines} are UTF-8, others GBK. Save "
+            "the whole file as CSV UTF-8."), lines=", ".join(map(str, mixed)))
+    return None
+
+
+def _unclosed_quote_row_in(path: Path) -> int | None:
+    """:func:`_unclosed_quote_row` of a UTF-8 file on disk, reading it as a stream."""
+    count = 0
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        try:
+            for _record in csv.reader(handle, strict=True):
+                count += 1
+        except csv.Error:
+            return count + 1
+    return None
+
+
+def exact_csv_batches(
+    scan: CsvScan, batch_rows: int = STREAM_BATCH_ROWS
+) -> Iterator[tuple[pa.Table, list[Problem]]]:
+    """The records below the header as read_file's exact path reads them, in batches.
+
+    For files DuckDB's reader would number or split differently (blank lines, rows with
+    more or fewer cells than the header): blank lines keep their numbers, short rows are
+    filled with empty cells, values right of the header or under a blank header cell are
+    problems, rows of empty cells only are dropped.
+
+    Yields:
+        (table, problems): the batch's present columns as trimmed text plus ``_row``, and
+        its problems (the unnamed-column problem of a column only once per file).
+    """
+    width = len(scan.headers)
+    said: set[str] = set()
+    next_row = 2  # records are numbered as csv.reader yields them; the header is row 1
+    with scan.path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        while batch := list(itertools.islice(reader, batch_rows)):
+            numbers = list(range(next_row, next_row + len(batch)))
+            next_row += len(batch)
+            cells, row_numbers = _body_columns(batch, numbers, width)
+            problems = [p for p in _stray_values(cells, row_numbers, scan.headers, 1)
+                        if p.code != "unnamed_column" or p.message not in said]
+            said.update(p.message for p in problems if p.code == "unnamed_column")
+            filled = pa.array([False] * len(row_numbers), pa.bool_())
+            for column in cells:
+                filled = pc.or_(filled, pc.not_equal(column, ""))
+            arrays = {c: pc.filter(cells[j], filled) for j, c in enumerate(scan.mapped)
+                      if c is not None}
+            arrays[ROW] = pc.filter(row_numbers, filled)
+            yield pa.table(arrays), problems
 
 
 # -- templates ---------------------------------------------------------------------------

@@ -96,18 +96,39 @@ class Check:
 
 
 def stage(cur: duckdb.DuckDBPyConnection, raw: RawTable, settings: BusinessSettings) -> None:
-    """Create the temporary view `imp`: raw_<col> text and <col> typed, for every column."""
+    """Create the temporary table `imp` of a file read into memory (see stage_relation)."""
     cur.register("imp_raw", raw.table)
+    stage_relation(cur, raw.kind, raw.columns, settings, "imp_raw")
+
+
+def stage_relation(
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    columns: Sequence[str],
+    settings: BusinessSettings,
+    source: str,
+) -> None:
+    """Create the temporary table `imp`: raw_<col> text and <col> typed, for every column.
+
+    Args:
+        cur: the import's cursor.
+        kind: the format.
+        columns: the format's columns present in the file.
+        settings: grades and time zone for the typed values.
+        source: a relation on the cursor (a registered Arrow table, or the view a streamed
+            CSV was staged as) with ``_row`` and the present columns as trimmed text: what
+            the rest of detect and the load steps read does not depend on the reader.
+    """
     parts = [f'"{ROW}"']
-    for col in FORMATS[raw.kind]:
-        source = f'"{col.name}"' if col.name in raw.columns else "''"
-        parts.append(f"{source} AS {_raw(col.name)}")
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW imp_text AS SELECT {', '.join(parts)} FROM imp_raw")
-    typed = [f'"{ROW}"'] + [f"{_raw(c.name)}" for c in FORMATS[raw.kind]]
-    typed += [f'{_typed_expr(c)} AS "{c.name}"' for c in FORMATS[raw.kind]]
+    for col in FORMATS[kind]:
+        text = f'"{col.name}"' if col.name in columns else "''"
+        parts.append(f"{text} AS {_raw(col.name)}")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW imp_text AS SELECT {', '.join(parts)} FROM {source}")
+    typed = [f'"{ROW}"'] + [f"{_raw(c.name)}" for c in FORMATS[kind]]
+    typed += [f'{_typed_expr(c)} AS "{c.name}"' for c in FORMATS[kind]]
     cur.execute(
         f"CREATE OR REPLACE TEMP TABLE imp AS SELECT {', '.join(typed)} FROM imp_text",
-        _params(raw.kind, settings),
+        _params(kind, settings),
     )
 
 
@@ -121,15 +142,20 @@ def _params(kind: str, settings: BusinessSettings) -> dict[str, object]:
     return params
 
 
-def _generic_checks(kind: str, present: Sequence[str]) -> list[Check]:
+def _generic_checks(kind: str, present: Sequence[str], plain_text: bool = False) -> list[Check]:
     checks: list[Check] = []
     for col in FORMATS[kind]:
         if col.name not in present:
             continue
         raw = _raw(col.name)
         pattern = _ILLEGAL_MULTILINE if col.kind == "multiline" else _ILLEGAL_SINGLE
+        # In plain text the only illegal characters there can be are line breaks, which
+        # are legal in multiline fields: a memchr instead of a regex per value.
+        illegal = (f"regexp_matches({raw}, {_lit(pattern)})" if not plain_text
+                   else "false" if col.kind == "multiline"
+                   else f"(contains({raw}, chr(10)) OR contains({raw}, chr(13)))")
         checks.append(Check(
-            col.name, "illegal_character", f"regexp_matches({raw}, {_lit(pattern)})",
+            col.name, "illegal_character", illegal,
             N_("Illegal character U+{value} in '{column}'."),
             f"upper(printf('%04x', unicode(regexp_extract({raw}, {_lit(pattern)}))))",
         ))
@@ -175,13 +201,22 @@ def _pair_checks(a: str, b: str, code: str, template: str) -> list[Check]:
 
 
 def _duplicate_in_file(key_cols: Sequence[str], column: str, where: str = "true") -> Check:
-    """Rows whose key (typed values) an earlier row of the file has; value = that row."""
+    """Rows whose key (typed values) an earlier row of the file has; value = that row.
+
+    The keys that occur more than once are found first (an aggregate), so the window that
+    names the first row only sorts their rows, not ten million unique ones.
+    """
     keys = ", ".join(f'"{k}"' for k in key_cols)
+    same = " AND ".join(f'i."{k}" IS NOT DISTINCT FROM d."{k}"' for k in key_cols)
     return Check(
         column, "duplicate_in_file", "", N_("Duplicate of row {value} in this file."),
-        query=f"""SELECT row, first_row AS value FROM (
-            SELECT "{ROW}" AS row, min("{ROW}") OVER (PARTITION BY {keys}) AS first_row
-            FROM imp WHERE {where}) WHERE row <> first_row""",
+        query=f"""WITH rows AS (SELECT "{ROW}", {keys} FROM imp WHERE {where}),
+            d AS (SELECT {keys} FROM rows GROUP BY ALL HAVING count(*) > 1)
+            SELECT row, first_row AS value FROM (
+                SELECT i."{ROW}" AS row,
+                       min(i."{ROW}") OVER (PARTITION BY {", ".join(f'i."{k}"' for k in key_cols)})
+                           AS first_row
+                FROM rows AS i SEMI JOIN d ON {same}) WHERE row <> first_row""",
     )
 
 
@@ -302,8 +337,31 @@ def detect(
     if any(p.row is None or p.code == "missing_column" for p in problems) or not raw.columns:
         return problems, len(problems)
     stage(cur, raw, settings)
-    checks = _generic_checks(raw.kind, raw.columns) + _kind_checks(raw.kind, raw.columns)
-    order = {c.name: i for i, c in enumerate(FORMATS[raw.kind])}
+    return detect_staged(cur, raw.kind, raw.columns, raw.problems, settings)
+
+
+def detect_staged(
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    columns: Sequence[str],
+    file_problems: Sequence[Problem],
+    settings: BusinessSettings,
+    plain_text: bool = False,
+) -> tuple[list[Problem], int]:
+    """List the problems of the rows staged as `imp` (stage, stage_relation), with the
+    problems the reader found in the file (header, cells outside the header).
+
+    Args:
+        plain_text: the reader saw that the file holds no C0 control but CR and LF, no DEL
+            and no U+FFFD (formats.CsvScan): the illegal-character checks then look for
+            line breaks only, which finds the same problems faster.
+
+    Returns:
+        as :func:`detect`.
+    """
+    problems = list(file_problems)
+    checks = _generic_checks(kind, columns, plain_text) + _kind_checks(kind, columns)
+    order = {c.name: i for i, c in enumerate(FORMATS[kind])}
     union = " UNION ALL ".join(c.select(i) for i, c in enumerate(checks))
     cur.execute(f"CREATE OR REPLACE TEMP TABLE imp_problems AS {union}")
     total = int(cur.execute("SELECT count(*) FROM imp_problems").fetchone()[0])  # type: ignore[index]
@@ -318,12 +376,12 @@ def detect(
         template = check.template.replace("{grades}", grades)
         problems.append(problem(row, check.column, check.code, template,
                                 value=value, column=check.column))
-    if raw.kind == "departments":
+    if kind == "departments":
         cycles = _department_cycles(cur)
         problems += cycles
         total += len(cycles)
     problems.sort(key=lambda p: (p.row or 0, order.get(p.column or "", -1)))
-    return problems, total + len(raw.problems)
+    return problems, total + len(file_problems)
 
 
 def _department_cycles(cur: duckdb.DuckDBPyConnection) -> list[Problem]:

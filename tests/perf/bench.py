@@ -9,6 +9,7 @@ Not part of CI's pass/fail: it prints the table and says which targets are met.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -16,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -245,11 +247,13 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def imports(path: Path, report: Report, full: bool) -> None:
-    """A day of ~40 000 new visits into a copy of the large database, and a full import."""
+def import_files(path: Path, work: Path, full: bool) -> None:
+    """Write the import inputs into `work`: copy.duckdb (the large database), day.csv (a day
+    of ~40 000 new visits after its last day) and, when `full`, visits.csv (every visit of
+    the large demo, about 10 M rows) with empty.duckdb (the large demo's departments,
+    employees, customers and bindings, no visits)."""
     from pipelines.db import Database
 
-    work = CACHE / "bench-import"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     copy = work / "copy.duckdb"
@@ -258,7 +262,6 @@ def imports(path: Path, report: Report, full: bool) -> None:
     try:
         last = db.scalar("SELECT max(visit_date) FROM visits")
         day = last + timedelta(days=1)
-        csv_day = work / "day.csv"
         db.execute(f"""
             COPY (
                 SELECT 'B' || row_number() OVER () AS visit_id, b.employee_code,
@@ -267,16 +270,15 @@ def imports(path: Path, report: Report, full: bool) -> None:
                                 + to_seconds(CAST(hash(b.customer_code) % 28000 AS BIGINT)),
                                 '%Y-%m-%d %H:%M:%S') AS check_in_at
                 FROM bindings AS b USING SAMPLE 40000 ROWS
-            ) TO '{csv_day}' (HEADER, DELIMITER ',')
+            ) TO '{work / "day.csv"}' (HEADER, DELIMITER ',')
         """)
         if full:
-            csv_all = work / "visits.csv"
             db.execute(f"""COPY (SELECT visit_id, employee_code, customer_code,
                 strftime(check_in_at, '%Y-%m-%d %H:%M:%S') AS check_in_at,
                 check_in_lon, check_in_lat, check_in_source,
                 strftime(check_out_at, '%Y-%m-%d %H:%M:%S') AS check_out_at,
                 check_out_lon, check_out_lat, check_out_source FROM visits)
-                TO '{csv_all}' (HEADER, DELIMITER ',')""")
+                TO '{work / "visits.csv"}' (HEADER, DELIMITER ',')""")
             empty = work / "empty.duckdb"
             fresh = Database(empty)
             fresh.init_schema()
@@ -288,23 +290,47 @@ def imports(path: Path, report: Report, full: bool) -> None:
             db.execute("DETACH target")
     finally:
         db.close()
-    began = time.perf_counter()
-    day_run = subprocess.run([VISITLENS, "--db", str(copy), "import", "visits", str(csv_day),
-                              "--json"], capture_output=True, text=True)
-    seconds = time.perf_counter() - began
-    report.add(Row("import", "one day (~40 000 visits) into the large database",
-                   seconds * 1000, None, day_run.stdout.strip().replace("\n", " ")[:60],
-                   "≤ 3 s", seconds <= 3 and day_run.returncode == 0))
-    if full:
+    if full:  # the master data's derived tables, as an import of them would have left them
+        fresh = Database(work / "empty.duckdb")
+        fresh.init_schema()
+        fresh.close()
+
+
+def run_import_measured(db_path: Path, csv_path: Path) -> tuple[float, str, bool]:
+    """`visitlens import visits CSV --json` as a user runs it: (seconds, detail, ok); the
+    detail has the rows inserted, the CPU time and the peak RSS of that process."""
+    command = [VISITLENS, "--db", str(db_path), "import", "visits", str(csv_path), "--json"]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         began = time.perf_counter()
-        full_run = subprocess.run([VISITLENS, "--db", str(work / "empty.duckdb"), "import",
-                                   "visits", str(work / "visits.csv"), "--json"],
-                                  capture_output=True, text=True)
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        _pid, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - began
-        ok = full_run.returncode == 0
-        report.add(Row("import", "all 10 M visits from CSV into an empty archive",
-                       seconds * 1000, None, "ok" if ok else full_run.stderr.strip()[-80:],
-                       "≤ 90 s", ok and seconds <= 90))
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode != 0:
+        return seconds, stderr.strip()[-80:], False
+    inserted = json.loads(stdout)["inserted"]
+    return seconds, (f"{inserted:,} inserted; CPU {usage.ru_utime + usage.ru_stime:.0f} s; "
+                     f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"), True
+
+
+def imports(path: Path, report: Report, full: bool) -> None:
+    """A day of ~40 000 new visits into a copy of the large database, and the full import
+    of every visit (streamed from CSV) into an archive that has only the master data.
+
+    Both run the command line as a user would (`visitlens import visits FILE`), which
+    streams CSV files: no row limit, bounded memory (README, "Importing files")."""
+    work = CACHE / "bench-import"
+    import_files(path, work, full)
+    seconds, detail, ok = run_import_measured(work / "copy.duckdb", work / "day.csv")
+    report.add(Row("import", "one day (~40 000 visits) into the large database",
+                   seconds * 1000, None, detail, "≤ 3 s", ok and seconds <= 3))
+    if full:
+        seconds, detail, ok = run_import_measured(work / "empty.duckdb", work / "visits.csv")
+        report.add(Row("import", "all 10 M visits from CSV into an empty archive (streamed)",
+                       seconds * 1000, None, detail, "≤ 90 s", ok and seconds <= 90))
     shutil.rmtree(work, ignore_errors=True)
 
 
