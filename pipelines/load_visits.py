@@ -23,16 +23,26 @@ VISIT_COLUMNS = (
 
 def prepare_visits(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
     """Create `imp_new`: the staged visits that are not in the database yet (only the
-    columns the insert reads: a ten-million-row file is not copied with its text)."""
+    columns the insert reads: a ten-million-row file is not copied with its text).
+
+    Stored visits are looked up by the staged keys, within the staged keys' range: the
+    range lets DuckDB skip the row groups of other ids and times (zonemaps), and the
+    join's hash table holds the file's keys, not the ten million stored ones.
+    """
     stage_wgs84(cur, [("check_in_lon", "check_in_lat"), ("check_out_lon", "check_out_lat")])
-    bounds = cur.execute("SELECT min(check_in_at), max(check_in_at) FROM imp").fetchone()
-    low, high = bounds if bounds else (None, None)
+    bounds = cur.execute("SELECT min(check_in_at), max(check_in_at), min(visit_id), "
+                         "max(visit_id) FROM imp").fetchone()
+    low, high, id_low, id_high = bounds if bounds else (None, None, None, None)
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE imp_new AS
+        WITH stored_ids AS (
+            SELECT visit_id FROM visits
+            WHERE visit_id BETWEEN $id_low AND $id_high
+              AND visit_id IN (SELECT visit_id FROM imp_wgs WHERE visit_id IS NOT NULL)
+        )
         SELECT {", ".join(f"i.{c}" for c in VISIT_COLUMNS)} FROM imp_wgs AS i
-        WHERE NOT (i.visit_id IS NOT NULL AND i.visit_id IN
-                      (SELECT visit_id FROM visits WHERE visit_id IS NOT NULL))
+        WHERE NOT (i.visit_id IS NOT NULL AND i.visit_id IN (SELECT visit_id FROM stored_ids))
           AND NOT (i.visit_id IS NULL AND EXISTS (
                       SELECT 1 FROM visits AS v
                       WHERE v.check_in_at BETWEEN $low AND $high
@@ -41,7 +51,7 @@ def prepare_visits(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -
                         AND v.customer_code = i.customer_code
                         AND v.check_in_at = i.check_in_at))
         """,
-        {"low": low, "high": high},
+        {"low": low, "high": high, "id_low": id_low, "id_high": id_high},
     )
 
 
