@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def create_app(settings: Settings) -> dash.Dash:
     db = settings.open_database()
     db.init_schema()  # idempotent: an older database gets new tables and macros
     if settings.embedded:
-        tune_served_duckdb(db)
+        tune_served_duckdb(db, settings.duckdb_memory_limit)
     i18n.load_all()
     app = VisitLensDash(
         __name__,
@@ -126,9 +127,10 @@ def create_app(settings: Settings) -> dash.Dash:
 # after a load test on the large demo. 1 GB keeps the process under 1.5 GB with Python,
 # Dash and the request threads; bigger operators spill to DATABASE.tmp instead of failing.
 DUCKDB_MEMORY_LIMIT = "1GB"
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
-def tune_served_duckdb(db: Any) -> None:
+def tune_served_duckdb(db: Any, memory_limit: str = DUCKDB_MEMORY_LIMIT) -> None:
     """Settings for a DuckDB serving many small concurrent requests on few cores.
 
     threads = the CPUs this process may run on (not the host's count a container may
@@ -137,7 +139,9 @@ def tune_served_duckdb(db: Any) -> None:
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     db.execute(f"SET threads = {max(1, int(cores or 1))}")
-    db.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    if not _MEMORY.match(memory_limit.strip()):
+        raise ValueError(f"VISITLENS_DUCKDB_MEMORY must be a size like 1GB, not {memory_limit!r}")
+    db.execute(f"SET memory_limit = '{memory_limit.strip()}'")
 
 
 def _max_request_bytes(max_upload_mb: int) -> int:

@@ -34,6 +34,8 @@ class Settings:
         job_dir: on ClickHouse, the folder for export and import results that every web
             process can read ($VISITLENS_JOB_DIR; default: visitlens-jobs in the system's
             temporary folder, enough for several processes on one host).
+        duckdb_memory_limit: DuckDB's buffer pool of the served process
+            ($VISITLENS_DUCKDB_MEMORY, default 1GB: the process stays under 1.5 GB).
     """
 
     db_path: str = DEFAULT_DB
@@ -48,6 +50,7 @@ class Settings:
     engine: str = "duckdb"
     clickhouse_url: str = ""
     job_dir: str = ""
+    duckdb_memory_limit: str = "1GB"
 
     @classmethod
     def from_env(cls, db_path: str | None = None, **overrides: object) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             "engine": env.get("VISITLENS_ENGINE", cls.engine).strip().lower() or cls.engine,
             "clickhouse_url": env.get("VISITLENS_CLICKHOUSE_URL", cls.clickhouse_url),
             "job_dir": env.get("VISITLENS_JOB_DIR", cls.job_dir),
+            "duckdb_memory_limit": env.get("VISITLENS_DUCKDB_MEMORY", cls.duckdb_memory_limit),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -32,3 +32,16 @@ def test_memory_limit_and_threads_apply_to_every_cursor() -> None:
         assert seen == [(expected_limit[0], cores)]
     finally:
         db.close()
+
+
+def test_memory_limit_from_the_settings_and_refused_when_malformed() -> None:
+    import pytest
+
+    db = Database(":memory:")
+    try:
+        tune_served_duckdb(db, "512MB")
+        assert db.scalar("SELECT current_setting('memory_limit')") in ("488.2 MiB", "512.0 MB")
+        with pytest.raises(ValueError, match="VISITLENS_DUCKDB_MEMORY"):
+            tune_served_duckdb(db, "1GB'; DROP TABLE x; --")
+    finally:
+        db.close()
