@@ -47,7 +47,12 @@ counted AS (
       AND customer_id IN (SELECT customer_id FROM pop)
     GROUP BY customer_id
 ),
-listed AS (
+chosen AS (
+    SELECT customer_id FROM counted
+    WHERE visits IN (SELECT unnest($bucket_counts::INTEGER[]))
+       OR coalesce(visits >= $bucket_from, false)
+),
+listed AS (  -- buckets filter by membership tests; counts joined only to sort by them
     SELECT p.customer_id, p.customer_code, p.grade,
            CASE WHEN $sort = 'name' THEN p.name END AS sort_name,  -- read only when sorted by
            coalesce(c.visits, 0) AS visits,
@@ -55,11 +60,12 @@ listed AS (
                 WHEN p.prev_visit <= $date_to THEN p.prev_visit
                 WHEN p.first_visit <= $date_to THEN e.last_visit END AS last_visit
     FROM people AS p
-    LEFT JOIN counted AS c ON c.customer_id = p.customer_id
+    LEFT JOIN (SELECT customer_id, visits FROM counted WHERE $sort = 'visits') AS c
+        ON c.customer_id = p.customer_id
     LEFT JOIN earlier AS e ON e.customer_id = p.customer_id
     WHERE NOT $bucketed
-       OR coalesce(c.visits, 0) IN (SELECT unnest($bucket_counts::INTEGER[]))
-       OR coalesce(coalesce(c.visits, 0) >= $bucket_from, false)
+       OR p.customer_id IN (SELECT customer_id FROM chosen)
+       OR ($zero_selected AND p.customer_id NOT IN (SELECT customer_id FROM counted))
 ),
 page AS MATERIALIZED (
     SELECT * FROM listed AS k
