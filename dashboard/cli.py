@@ -66,7 +66,8 @@ IMPORT_MEMORY_LIMIT = "2GB"  # DuckDB's share of a streamed import (peak RSS abo
 def cmd_import(args: argparse.Namespace) -> int:
     """Detect and import a file. CSV files are streamed (no row or size limit, bounded
     memory); XLSX files are read as the import page reads them (50 MB, 1 048 575 rows)."""
-    from pipelines.imports import run_import, run_import_csv_file
+    from pipelines.formats import MAX_UPLOAD_BYTES, too_large_problem
+    from pipelines.imports import ImportResult, run_import, run_import_csv_file
 
     path = Path(args.file)
     if not path.is_file():
@@ -82,6 +83,10 @@ def cmd_import(args: argparse.Namespace) -> int:
                                              progress=progress)
             except OSError as exc:
                 raise CliError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        elif path.stat().st_size > MAX_UPLOAD_BYTES:  # refused unread (an XLSX is unzipped)
+            result = ImportResult(args.kind, False, 0,
+                                  problems=[too_large_problem(path.stat().st_size)],
+                                  total_problems=1, detect_only=args.detect_only)
         else:
             result = run_import(db, args.kind, path.read_bytes(), path.name,
                                 detect_only=args.detect_only, progress=progress)

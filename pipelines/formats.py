@@ -542,6 +542,12 @@ def _header(
     return headers, mapped, problems
 
 
+def too_large_problem(size: int) -> Problem:
+    """The refusal of a file over MAX_UPLOAD_BYTES (`size` bytes) read into memory."""
+    return problem(None, None, "too_large", N_("The file is {size} MB; the limit is {limit} MB."),
+                   size=round(size / 2**20, 1), limit=MAX_UPLOAD_BYTES // 2**20)
+
+
 def read_file(kind: str, data: bytes, filename: str) -> RawTable:
     """Read an uploaded or local file of the given kind.
 
@@ -555,9 +561,7 @@ def read_file(kind: str, data: bytes, filename: str) -> RawTable:
     empty = pa.table({ROW: pa.array([], pa.int64())})
     name = filename.lower()
     if len(data) > MAX_UPLOAD_BYTES:
-        return RawTable(kind, empty, [], [problem(None, None, "too_large",
-            N_("The file is {size} MB; the limit is {limit} MB."),
-            size=round(len(data) / 2**20, 1), limit=MAX_UPLOAD_BYTES // 2**20)])
+        return RawTable(kind, empty, [], [too_large_problem(len(data))])
     fast: pa.Table | None = None
     if name.endswith((".xlsx", ".xlsm")):
         try:
@@ -730,7 +734,8 @@ class _BlockStats:
         window = self._tail + block
         self.quotes += block.count(b'"')
         if self.first_blank is None:
-            found = [i for i in (window.find(b"\n\n"), window.find(b"\n\r\n")) if i >= 0]
+            found = [i for i in (window.find(b"\n\n"),
+                                 window.find(b"\n\r\n") if b"\r" in window else -1) if i >= 0]
             if found:
                 self.first_blank = self.offset - len(self._tail) + min(found) + 1
         if not self.controls:

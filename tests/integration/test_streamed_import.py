@@ -387,3 +387,16 @@ def test_the_scan_sees_blank_lines_and_control_characters(tmp_path: Path) -> Non
         path.write_bytes(data)
         scan = formats.scan_csv("departments", path, tmp_path)
         assert (scan.regular, scan.plain_text) == (regular, plain), data
+
+
+def test_an_xlsx_keeps_the_upload_limit_on_the_command_line(world_file: Path,
+                                                            tmp_path: Path) -> None:
+    """Only CSV is streamed: a workbook over 50 MB is refused before it is read."""
+    path = tmp_path / "big.xlsx"
+    with path.open("wb") as sparse:
+        sparse.truncate(formats.MAX_UPLOAD_BYTES + 1)
+    db_path = tmp_path / "x.duckdb"
+    shutil.copyfile(world_file, db_path)
+    done = cli(db_path, "import", "customers", str(path), "--json")
+    assert done.returncode == 1
+    assert [p["code"] for p in json.loads(done.stdout)["problems"]] == ["too_large"]
