@@ -241,7 +241,6 @@ def _detect_and_write(
             )
             audit.record(cur, username, f"import.{kind}", "import", str(import_id), None,
                          {"file": filename, "rows": rows, "inserted": inserted})
-            report("commit", 0.95)
             result = ImportResult(kind, True, rows, inserted, rows - inserted,
                                   import_id=import_id)
     except _Refused:
