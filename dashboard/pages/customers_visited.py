@@ -251,7 +251,7 @@ def update_totals(department: Any, start: Any, end: Any, by: Any, buckets: Any,
     by = by if by in BY else "department"
     try:
         frame = metrics.summary(get_db(), current_scope(), _filters(department, start, end),
-                                by, _selected(buckets))
+                                by, _selected(buckets), only=slice(0, 0))
         totals = [r for r in _wide_rows(frame) if r["row_type"] == "total"]
     except (ScopeError, FilterError):
         totals = []
@@ -273,13 +273,16 @@ def summary_rows(request: Any, department: Any, start: Any, end: Any, by: Any,
     block = grid.parse_request(request)
     if block is None:
         raise PreventUpdate
+    by = by if by in BY else "department"
     try:
-        frame = metrics.summary(get_db(), current_scope(), _filters(department, start, end),
-                                by if by in BY else "department", _selected(buckets))
+        db, scope, filters = get_db(), current_scope(), _filters(department, start, end)
+        count = len(metrics.summary_rows(db, scope, filters, by))
+        frame = metrics.summary(db, scope, filters, by, _selected(buckets),
+                                only=slice(block.start, block.end))
     except (ScopeError, FilterError):
         return grid.response([], 0)
     rows = [r for r in _wide_rows(frame) if r["row_type"] != "total"]
-    return grid.response(rows[block.start:block.end], len(rows))
+    return grid.response(rows, count)
 
 
 @callback(

@@ -156,3 +156,18 @@ def test_customer_list_neglected_first(customers: Database) -> None:
     east = metrics.customer_list(customers, _scope(customers, "east"), RANGE, sort="visits",
                                  descending=True, limit=2)
     assert east.total == 6 and list(east.rows["customer_code"]) == ["K6", "K5"]
+
+
+@pytest.mark.parametrize("by", ["department", "employee"])
+def test_a_page_of_summary_rows_equals_that_part_of_the_whole(customers: Database,
+                                                              by: str) -> None:
+    """The page's grid asks for 100 rows at a time; the totals come with every page."""
+    scope = _scope(customers, "boss")
+    whole = metrics.summary(customers, scope, RANGE, by)
+    codes = [c for c in dict.fromkeys(whole.loc[whole["row_type"] == by, "code"])]
+    assert len(codes) >= 2
+    for only in (slice(0, 0), slice(1, 2), slice(0, len(codes) + 5)):
+        part = metrics.summary(customers, scope, RANGE, by, only=only)
+        wanted = whole[(whole["row_type"] == "total") | whole["code"].isin(codes[only])]
+        pd.testing.assert_frame_equal(part.reset_index(drop=True),
+                                      wanted.reset_index(drop=True))
