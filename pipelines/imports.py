@@ -13,6 +13,7 @@ stage the same relation (``_row`` and the present columns as trimmed text), so d
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,21 +90,16 @@ def _drop_staged(cur: duckdb.DuckDBPyConnection) -> None:
     """Free the staged copies of the file: the cursor lives as long as its thread, and a
     registered Arrow table or a temp table would otherwise hold the whole file in memory.
 
-    Only what exists is dropped, each as what it is (`imp` is a table or a view), so no
-    statement fails: this also runs inside callers' transactions."""
-    views = {r[0] for r in cur.execute(
-        "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall()}
-    tables = {r[0] for r in cur.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-    for view in _STAGED_VIEWS:  # first: they read the Arrow tables and the temp tables
-        if view in views:
-            cur.execute(f"DROP VIEW {view}")
-    for name in _STAGED_ARROW:
-        if name in views:
+    Every name is always staged as the same kind of object, so no statement fails (this
+    also runs inside callers' transactions); plain statements only, so that another
+    engine's cursor (pipelines.clickhouse) runs them too."""
+    with contextlib.suppress(duckdb.Error):
+        for view in _STAGED_VIEWS:  # first: they read the Arrow tables and the temp tables
+            cur.execute(f"DROP VIEW IF EXISTS {view}")
+        for name in _STAGED_ARROW:
             cur.unregister(name)
-    for table in _STAGED_TABLES:
-        if table in tables:
-            cur.execute(f"DROP TABLE {table}")
+        for table in _STAGED_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def run_import(
