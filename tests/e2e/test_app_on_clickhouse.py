@@ -9,6 +9,7 @@ and the server log must hold no traceback.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -67,9 +68,9 @@ def signed_in(chromium: Any, server: LiveServer) -> Page:
 def first_ranking_rows(page: Page, server: LiveServer) -> list[str]:
     page.goto(f"{server.url}/visits?{RANGE}&tab=ranking")
     rows = page.locator("#vl-visits-ranking-grid .ag-center-cols-container .ag-row")
-    expect(rows.first).to_be_visible(timeout=20_000)
-    page.wait_for_timeout(300)
-    return [rows.nth(i).inner_text() for i in range(min(5, rows.count()))]
+    # The grid shows empty loading rows until the block arrives: wait for text in the 5th.
+    expect(rows.nth(4)).to_contain_text(re.compile(r"\S"), timeout=30_000)
+    return [rows.nth(i).inner_text() for i in range(5)]
 
 
 def kpi_text(page: Page, server: LiveServer) -> str:
