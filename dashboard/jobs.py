@@ -180,16 +180,19 @@ class SharedJobRegistry(JobRegistry):
         encode = CODECS.get(job.kind, (_same, _same))[0]
         result = None if job.result is None else json.dumps(encode(job.result),
                                                              ensure_ascii=False, default=str)
-        stamp = datetime.fromtimestamp(job.created)
+        stamp, written = datetime.fromtimestamp(job.created), datetime.now()
+        # The new state goes in before the old one goes: ClickHouse has no transactions,
+        # and a poll between a delete and an insert would find no job at all.
         with self._db.transaction() as cur:
-            cur.execute("DELETE FROM jobs WHERE job_id = ?", [job.job_id])
             cur.execute(
                 "INSERT INTO jobs (job_id, owner, kind, stage, fraction, done, error, "
                 "result_json, path, filename, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [job.job_id, job.owner, job.kind, job.stage, float(job.fraction), job.done,
                  job.error, result, None if job.path is None else str(job.path),
-                 job.filename, stamp, datetime.now()])
+                 job.filename, stamp, written])
+            cur.execute("DELETE FROM jobs WHERE job_id = ? AND updated_at < ?",
+                        [job.job_id, written])
 
     def get(self, job_id: str | None, owner: str) -> Job | None:
         """The job from the store (any process may have started it), if `owner`'s."""

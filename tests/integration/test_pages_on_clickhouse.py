@@ -2,11 +2,9 @@
 
 The archive of tests/integration/test_archive_pages.py is copied into chDB with
 `visitlens clickhouse copy`; `visitlens serve` runs with VISITLENS_ENGINE=clickhouse. Over
-real HTTP, as the browser would: the import page detects a customers file and imports it
-(progress polled) and refuses a bad one with its problems, and the archive's form adds,
-edits (refusing a stale edit) and the list shows the result — all on ClickHouse. (Visit
-imports on ClickHouse are compared with DuckDB in tests/parity/test_writes_on_clickhouse.py;
-through this page they failed once in a fresh-clone run, not understood yet.)
+real HTTP, as the browser would: the import page detects a customers file and a visits
+file and imports them (progress polled, history listed), and the archive's form adds,
+edits (refusing a stale edit) and the list shows the result — all on ClickHouse.
 """
 
 from __future__ import annotations
@@ -55,6 +53,13 @@ def test_import_page_on_clickhouse(server: LiveServer, boss: DashClient) -> None
     done = page.run("customers", "新客户.csv", customers.encode("gbk"), found)
     assert (done["inserted"], done["skipped"]) == (2, 0)
     assert {"C200", "C201"} <= set(codes(listed(boss)))
+
+    visits = "工号,客户编码,签到时间\nE1,C200,2024-5-7 9:00\nE2,C201,2024-05-07T10:00:00+08:00\n"
+    found = page.detect("visits", "拜访.csv", visits.encode())
+    assert found.counts == {"rows": 2, "problems": 0, "inserted": 2, "skipped": 0}
+    assert page.run("visits", "拜访.csv", visits.encode(), found)["inserted"] == 2
+    again = page.detect("visits", "拜访.csv", visits.encode())
+    assert again.counts == {"rows": 2, "problems": 0, "inserted": 0, "skipped": 2}
 
     bad = "客户编码,客户名称,客户等级\nC200,重复的店,A\nC300,坏\x07店,Z\n"
     refused = page.detect("customers", "坏.csv", bad.encode())
