@@ -98,6 +98,7 @@ def test_every_page_on_clickhouse_and_the_same_numbers(
         click_page.goto(f"{on_clickhouse.url}/customers/visited?{RANGE}")
         expect(click_page.locator("#vl-cv-list-grid .ag-row").first).to_be_visible(
             timeout=20_000)
+        expect(click_page.locator("#vl-cv-pie .slice").first).to_be_visible(timeout=20_000)
         click_page.screenshot(path=str(artifacts / "clickhouse-customers-visited.png"))
         log = on_clickhouse.log_text()
         assert "Traceback" not in log, log[-3000:]
