@@ -46,14 +46,14 @@ def _params(db: Database, scope: Scope, filters: ArchiveFilters) -> dict[str, An
         from dashboard.metrics import checked_employees
 
         checked_employees(db, scope, (filters.owner,))
-    search = filters.search.strip()[:100]
+    # Control characters cannot be typed into the box; the separator of search_text is one.
+    search = "".join(ch for ch in filters.search if ch >= " ").strip()[:100]
     membership.ensure_current(db)
     return {
         "everyone": scope.everything,
         "roots": [] if scope.everything else sorted(scope.tops),
         "deleted": filters.deleted,
         "search": search,
-        "pattern": like_pattern(search),
         "grades": list(filters.grades),
         "unrated": filters.unrated,
         "department": filters.department,
@@ -90,13 +90,17 @@ def record(db: Database, scope: Scope, code: str) -> dict[str, Any]:
     """One customer: its fields, owners (direct and shared), department, latest visits."""
     check_customer(db, scope, code)
     rows = query(db, "customer_record", {"code": code})
+    customer = rows.iloc[0].to_dict()
+    # Non-deleted customers are read through their integer id in the derived tables.
+    which = {"code": code, "deleted": bool(customer["deleted"])}
+    days = query(db, "customer_visit_days", which)
     return {
-        "customer": rows.iloc[0].to_dict(),
-        "owners": query(db, "customer_owners", {"code": code}),
+        "customer": customer,
+        "owners": query(db, "customer_owners", which),
         # Only visits made by the scope's employees are listed (others are only counted).
         "visits": query(db, "customer_visits_in_scope", {
-            "code": code, "limit": 20, "everyone": scope.everything,
-            "departments": scope.department_list}),
+            "code": code, "days": list(days["visit_date"]), "limit": 20,
+            "everyone": scope.everything, "departments": scope.department_list}),
     }
 
 

@@ -35,15 +35,22 @@ if TYPE_CHECKING:
 # The customers to refresh are staged in this temp table (a name we own, never user text).
 _STAGE = "membership_codes"
 
+# What the archive's quick search scans: one lower-case text per customer, the fields
+# joined by the unit separator (never typed, and stripped from searches) so that a search
+# cannot match across two fields.
+SEARCH_SEPARATOR = chr(31)
+_SEARCH_TEXT = ("lower(concat_ws(chr(31), c.code, coalesce(c.name, ''), coalesce(c.phone, ''), "
+                "coalesce(c.address, '')))")
+
 # One statement per step; each reads the staged codes (all customers for a rebuild).
 _UPSERT_FACTS = f"""
     INSERT INTO customer_facts (customer_id, customer_code, name, address, department_code,
                                 phone, updated_at, grade, deleted, longitude, latitude,
-                                owners)
+                                owners, search_text)
     SELECT (SELECT coalesce(max(customer_id), 0) FROM customer_facts)
                + row_number() OVER (ORDER BY c.code),
            c.code, c.name, c.address, c.department_code, c.phone, c.updated_at, c.grade,
-           c.deleted, c.longitude, c.latitude, 0
+           c.deleted, c.longitude, c.latitude, 0, {_SEARCH_TEXT}
     FROM customers AS c
     WHERE c.code IN (SELECT code FROM {_STAGE})
       AND c.code NOT IN (SELECT customer_code FROM customer_facts
@@ -54,10 +61,11 @@ _UPDATE_FACTS = f"""
     UPDATE customer_facts AS f
     SET name = n.name, address = n.address, department_code = n.department_code,
         phone = n.phone, updated_at = n.updated_at, grade = n.grade, deleted = n.deleted,
-        longitude = n.longitude, latitude = n.latitude, owners = n.owners
+        longitude = n.longitude, latitude = n.latitude, owners = n.owners,
+        search_text = n.search_text
     FROM (SELECT c.code, c.name, c.address, c.department_code, c.phone, c.updated_at,
                  c.grade, c.deleted,
-                 c.longitude, c.latitude,
+                 c.longitude, c.latitude, {_SEARCH_TEXT} AS search_text,
                  coalesce(o.owners, 0) AS owners
           FROM customers AS c
           LEFT JOIN (SELECT customer_code, count(*) AS owners FROM bindings
@@ -216,6 +224,12 @@ def is_stale(db: Database) -> bool:
     """Whether customers, deletions or bindings were written without a refresh (a file
     from an older version, or rows written by hand); a few milliseconds."""
     return bool(db.scalar(_STALE_SQL))
+
+
+def lacks_search_text(db: Database) -> bool:
+    """Whether a customer has no search text yet (a file from before the column)."""
+    return bool(db.scalar(
+        "SELECT EXISTS (SELECT 1 FROM customer_facts WHERE search_text IS NULL)"))
 
 
 def ensure_current(db: Database) -> None:

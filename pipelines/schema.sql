@@ -300,8 +300,12 @@ CREATE TABLE IF NOT EXISTS customer_facts (
     owners INTEGER NOT NULL,         -- direct bindings (detects rows written by hand)
     first_visit DATE,                -- by anyone, over all time
     last_visit DATE,
-    prev_visit DATE                  -- the latest visit day before last_visit
-);
+    prev_visit DATE,                 -- the latest visit day before last_visit
+    search_text VARCHAR              -- lower(code, name, phone, address) joined by chr(31):
+);                                   -- the archive's quick search is one contains() scan
+-- Files from before search_text get the column here and its values at start-up
+-- (pipelines.summaries.ensure_built).
+ALTER TABLE customer_facts ADD COLUMN IF NOT EXISTS search_text VARCHAR;
 
 -- (department, customer) for every department whose population holds the customer: it is
 -- assigned to the department's subtree or bound directly to one of its employees.

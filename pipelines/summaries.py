@@ -197,7 +197,7 @@ def ensure_built(db: Database) -> None:
             refresh(cur, None)
     from pipelines import membership
 
-    if membership.is_stale(db) or (
+    if membership.is_stale(db) or membership.lacks_search_text(db) or (
             db.scalar("SELECT count(*) FROM customer_day") == 0
             and db.scalar("SELECT EXISTS (SELECT 1 FROM visits)")):
         with db.transaction() as cur:

@@ -6,6 +6,7 @@ SELECT v.visit_id, v.check_in_at, v.check_out_at, v.stay_minutes, v.employee_cod
 FROM visits AS v
 LEFT JOIN employees AS e ON e.code = v.employee_code
 WHERE v.customer_code = $code
+  AND v.visit_date IN (SELECT unnest($days::DATE[]))  -- customer_visit_days.sql
   AND ($everyone OR e.department_code IN (SELECT unnest($departments::VARCHAR[])))
 ORDER BY v.check_in_at DESC
 LIMIT $limit

@@ -1,6 +1,6 @@
 -- How many customers the archive list holds for the search and filters: a scan of
--- customer_facts (the searched and filtered columns copied per customer), the scope's
--- customers from customer_membership.
+-- customer_facts (the searched and filtered columns copied per customer, the quick
+-- search one scan of search_text), the scope's customers from customer_membership.
 WITH found AS (
     SELECT f.customer_id, f.customer_code AS code, f.name, f.grade, f.updated_at
     FROM customer_facts AS f
@@ -8,9 +8,7 @@ WITH found AS (
            OR (NOT $everyone AND NOT $deleted AND NOT f.deleted AND f.customer_id IN (
                    SELECT customer_id FROM customer_membership
                    WHERE department_code IN (SELECT unnest($roots::VARCHAR[])))))
-      AND ($search = ''
-           OR f.customer_code ILIKE $pattern ESCAPE '\' OR f.name ILIKE $pattern ESCAPE '\'
-           OR f.phone ILIKE $pattern ESCAPE '\' OR f.address ILIKE $pattern ESCAPE '\')
+      AND ($search = '' OR contains(f.search_text, lower($search)))
       AND ((len($grades::VARCHAR[]) = 0 AND NOT $unrated)
            OR list_contains($grades::VARCHAR[], f.grade) OR ($unrated AND f.grade IS NULL))
       AND ($department IS NULL OR f.department_code IN (

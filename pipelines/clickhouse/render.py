@@ -357,6 +357,10 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     for epoch in list(tree.find_all(exp.TimeToUnix)):  # DuckDB epoch(ts): seconds, fractional
         epoch.replace(_template("toFloat64(toUnixTimestamp64Micro(toDateTime64(__ts, 6))) / 1e6",
                                 __ts=epoch.this))
+    # ClickHouse's lower/upper change ASCII letters only; DuckDB's every letter.
+    for case in list(tree.find_all(exp.Lower, exp.Upper)):
+        name = "lowerUTF8" if isinstance(case, exp.Lower) else "upperUTF8"
+        case.replace(exp.Anonymous(this=name, expressions=[case.this.copy()]))
     for code in list(tree.find_all(exp.Unicode)):
         code.replace(exp.Anonymous(this="vl_unicode", expressions=[code.this.copy()]))
     for node in list(tree.find_all(exp.Anonymous)):
@@ -379,7 +383,7 @@ def _clickhouse_idioms(tree: exp.Expression) -> exp.Expression:
     for select in tree.find_all(exp.Select):
         for index, projection in enumerate(select.expressions):
             inner = projection.this if isinstance(projection, exp.Alias) else projection
-            if isinstance(inner, exp.Predicate | exp.Connector | exp.Not):
+            if isinstance(inner, exp.Predicate | exp.Connector | exp.Not | exp.Contains):
                 wrapped = exp.Anonymous(this="toBool", expressions=[inner.copy()])
                 select.expressions[index] = exp.alias_(wrapped, projection.alias_or_name) \
                     if isinstance(projection, exp.Alias) else wrapped

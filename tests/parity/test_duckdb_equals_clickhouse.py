@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from dashboard import archive, maps, metrics
-from dashboard.scope import Scope, operator_scope, resolve_scope
+from dashboard.scope import Scope, ScopeError, operator_scope, resolve_scope
 from pipelines.clickhouse.copy import copy_archive
 from pipelines.clickhouse.database import ClickHouseDatabase
 from pipelines.db import Database
@@ -212,8 +212,34 @@ def test_customer_map(stores: Stores, who: str) -> None:
 def test_customer_archive_search(stores: Stores, who: str) -> None:
     for filters in (archive.ArchiveFilters(), archive.ArchiveFilters(search="1"),
                     archive.ArchiveFilters(grades=("A",), unrated=True),
-                    archive.ArchiveFilters(no_location=True)):
+                    archive.ArchiveFilters(no_location=True), archive.ArchiveFilters(search="C00"),
+                    archive.ArchiveFilters(search="店")):
         both(stores, who, lambda db, s, f=filters: archive.search(db, s, f), repr(filters))
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_customer_records(stores: Stores, who: str) -> None:
+    """A customer's record (fields, owners, latest visits): in scope, out of it, deleted."""
+    codes = [r[0] for r in stores.duck.rows(
+        "(SELECT code FROM customers WHERE deleted ORDER BY code LIMIT 2) UNION ALL "
+        "(SELECT code FROM customers WHERE NOT deleted ORDER BY hash(code) LIMIT 6)")]
+    codes += list(archive.search(stores.duck, scope_of(stores.duck, who),
+                                 archive.ArchiveFilters(), limit=2)[0]["code"])
+    opened = 0
+    for code in codes:
+        try:
+            expected = archive.record(stores.duck, scope_of(stores.duck, who), code)
+        except ScopeError:
+            with pytest.raises(ScopeError):
+                archive.record(stores.click, scope_of(stores.click, who), code)
+            continue
+        opened += 1
+        actual = archive.record(stores.click, scope_of(stores.click, who), code)
+        assert_same(pd.DataFrame([expected["customer"]]), pd.DataFrame([actual["customer"]]),
+                    f"{code} fields")
+        for part in ("owners", "visits"):
+            assert_same(expected[part], actual[part], f"{code} {part}")
+    assert opened >= 2
 
 
 def test_rendered_sql_binds_values_and_never_inlines_them(stores: Stores) -> None:
@@ -229,3 +255,14 @@ def test_rendered_sql_binds_values_and_never_inlines_them(stores: Stores) -> Non
     assert stores.click.rows(sql, {"name": hostile, "codes": [hostile]}) == [(hostile, 0)]
     assert stores.click.scalar("SELECT count(*) FROM customers") == stores.duck.scalar(
         "SELECT count(*) FROM customers")
+
+
+def test_case_folding_is_the_same_on_both(stores: Stores) -> None:
+    """The archive's search folds case with lower(): ClickHouse's own lower is ASCII-only."""
+    # Reads a stored table, so that it runs on ClickHouse (a statement without tables is
+    # answered by the in-process DuckDB).
+    sql = ("SELECT lower($text) AS low, upper($text) AS up, contains(lower($text), $part) "
+           "AS hit FROM customers WHERE code = (SELECT min(code) FROM customers)")
+    params = {"text": "ÉCOLE Ärzte Ωμέγα 客户 ABC", "part": "école"}
+    assert stores.click.rows(sql, params) == stores.duck.rows(sql, params)
+    assert stores.duck.rows(sql, params)[0][2] is True

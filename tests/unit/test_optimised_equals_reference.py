@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from dashboard import archive, maps, metrics
+from dashboard.components.filter_bar import like_pattern
 from dashboard.scope import Scope, operator_scope, resolve_scope
 from dashboard.sql import load_sql
 from pipelines import business_settings, membership, phone, summaries
@@ -168,6 +169,7 @@ def check_customer_reports(db: Database, quick: bool = False) -> None:
             if n < 2:
                 check_map(db, scope, metrics.Filters(first, last))
         check_archive(db, scope)
+        check_records(db, scope)
 
 
 BOXES = ((maps.Box(73.0, 18.0, 135.0, 53.5), 5), (maps.Box(118.0, 28.0, 124.0, 34.0), 9),
@@ -194,15 +196,42 @@ def check_map(db: Database, scope: Scope, filters: metrics.Filters) -> None:
             same_rows(db, "map_points", where | {"limit": maps.MAX_MARKERS}, None)
 
 
+def check_records(db: Database, scope: Scope) -> None:
+    """A customer record's queries: in scope or not, deleted or not, with or without visits."""
+    codes = [r[0] for r in db.rows(
+        "(SELECT code FROM customers WHERE deleted ORDER BY code LIMIT 3) UNION ALL "
+        "(SELECT code FROM customers WHERE NOT deleted ORDER BY hash(code) LIMIT 12) "
+        "UNION ALL SELECT 'no such code'")]
+    codes += list(archive.search(db, scope, archive.ArchiveFilters(), limit=4)[0]["code"])
+    found = 0
+    for code in codes:
+        deleted = bool(db.scalar("SELECT coalesce(any_value(deleted), false) FROM customers "
+                                 "WHERE code = $code", {"code": code}))
+        which = {"code": code, "deleted": deleted, "everyone": scope.everything,
+                 "departments": scope.department_list}
+        same_rows(db, "customer_in_scope", which, None)
+        found += int(db.df(load_sql("customer_in_scope"), _only(
+            load_sql("customer_in_scope"), which))["found"].iloc[0])
+        same_rows(db, "customer_owners", which, None)
+        days = db.df(load_sql("customer_visit_days"), {"code": code, "deleted": deleted})
+        same_rows(db, "customer_visits_in_scope",
+                  which | {"days": list(days["visit_date"]), "limit": 20}, None)
+    assert found >= 4  # the scope's own customers are found
+
+
 def check_archive(db: Database, scope: Scope) -> None:
     owner = metrics.group_employees(db, scope, metrics.Filters(ANCHOR, ANCHOR))[0]
     deleted = [archive.ArchiveFilters(deleted=True)] if scope.everything else []
     for filters in [archive.ArchiveFilters(), archive.ArchiveFilters(search="店"),
+                    # case-insensitive on codes; a phone fragment; LIKE wildcards as text
+                    archive.ArchiveFilters(search="c00"), archive.ArchiveFilters(search="138"),
+                    archive.ArchiveFilters(search="_%"),
                     archive.ArchiveFilters(grades=("A", "B"), unrated=True),
                     archive.ArchiveFilters(owner=owner), archive.ArchiveFilters(no_owner=True),
                     archive.ArchiveFilters(department=sorted(scope.departments)[-1]),
                     *deleted]:
-        params = archive._params(db, scope, filters) | {"departments": scope.department_list}
+        params = archive._params(db, scope, filters) | {
+            "departments": scope.department_list, "pattern": like_pattern(filters.search)}
         same_rows(db, "customers_search_count", params, None)
         for sort in archive.SORTS:
             same_rows(db, "customers_search", params | {
