@@ -6,6 +6,7 @@ dashboard/queries); Python only combines small per-employee or per-day results.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -464,6 +465,19 @@ def params_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in wanted}
 
 
+def whole_month(db: Database, date_from: date, date_to: date) -> bool:
+    """Whether the range counts exactly one calendar month's visits, so that the customer
+    reports read customer_month (one row per customer) instead of summing customer_day:
+    it starts on the 1st, ends in the same month, and no visit of that month lies after
+    its end ("this month" on its last day of data, "last month")."""
+    if date_from.day != 1 or (date_to.year, date_to.month) != (date_from.year, date_from.month):
+        return False
+    end = date_from.replace(day=calendar.monthrange(date_from.year, date_from.month)[1])
+    return date_to >= end or not db.scalar(
+        "SELECT EXISTS (SELECT 1 FROM customer_day WHERE visit_date > $after "
+        "AND visit_date <= $end)", {"after": date_to, "end": end})
+
+
 def population_params(
     db: Database, scope: Scope, filters: Filters, buckets: tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -492,6 +506,7 @@ def population_params(
         "roots": roots,
         "date_from": filters.date_from,
         "date_to": filters.date_to,
+        "whole_month": whole_month(db, filters.date_from, filters.date_to),
         "bucket_lows": lows,
         "bucket_highs": highs,
         **_bucket_params(lows, highs),

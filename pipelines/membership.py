@@ -8,7 +8,8 @@ the reports filter and group by:
 - ``customer_facts``: one row per customer (deleted ones too): id, code, name, address,
   department, phone, last change, grade, deleted, location, how many direct owners, and
   first / last / second-to-last visit day (these three kept by pipelines.summaries with
-  ``customer_day``, the visits per customer and day of non-deleted customers).
+  ``customer_day``, the visits per customer and day of non-deleted customers, and
+  ``customer_month``, the same per calendar month).
 - ``customer_membership``: (department, customer) for every department whose population
   holds the customer (DESIGN.md section 2: assigned to its subtree, or bound directly to
   one of its employees), so a subtree's population is one filtered scan. Non-deleted only.
@@ -132,12 +133,31 @@ _RESTORED_DAYS = f"""
     ORDER BY v.visit_date, r.customer_id
 """
 
+# customer_month follows customer_day (pipelines.summaries keeps it for imports).
+_DROP_DELETED_MONTHS = _DROP_DELETED_DAYS.replace("customer_day", "customer_month")
+
+_RESTORED_MONTHS = f"""
+    INSERT INTO customer_month (month, customer_id, grade, visits)
+    SELECT date_trunc('month', visit_date)::DATE AS month, customer_id,
+           any_value(grade) AS grade, sum(visits)::INTEGER AS visits
+    FROM customer_day
+    WHERE customer_id IN (SELECT customer_id FROM customer_facts
+                          WHERE NOT deleted AND customer_code IN (SELECT code FROM {_STAGE}))
+      AND customer_id NOT IN (
+          SELECT customer_id FROM customer_month WHERE customer_id IN (
+              SELECT customer_id FROM customer_facts
+              WHERE customer_code IN (SELECT code FROM {_STAGE})))
+    GROUP BY ALL
+    ORDER BY month, customer_id
+"""
+
 _UPDATE_DAY_GRADES = f"""
     UPDATE customer_day AS d SET grade = f.grade
     FROM (SELECT customer_id, grade FROM customer_facts
           WHERE customer_code IN (SELECT code FROM {_STAGE})) AS f
     WHERE d.customer_id = f.customer_id AND d.grade IS DISTINCT FROM f.grade
 """
+_UPDATE_MONTH_GRADES = _UPDATE_DAY_GRADES.replace("customer_day", "customer_month")
 
 
 def _stage(cur: duckdb.DuckDBPyConnection, codes: Iterable[str] | None,
@@ -168,9 +188,9 @@ def _apply(cur: duckdb.DuckDBPyConnection, everything: bool) -> None:
     cur.execute(_INSERT_MEMBERSHIP)
     cur.execute(_INSERT_OWNERS)
     if not everything:  # a rebuild recounts customer_day afterwards
-        cur.execute(_DROP_DELETED_DAYS)
-        cur.execute(_RESTORED_DAYS)
-        cur.execute(_UPDATE_DAY_GRADES)
+        for statement in (_DROP_DELETED_DAYS, _RESTORED_DAYS, _UPDATE_DAY_GRADES,
+                          _DROP_DELETED_MONTHS, _RESTORED_MONTHS, _UPDATE_MONTH_GRADES):
+            cur.execute(statement)
     cur.execute(f"DROP TABLE IF EXISTS {_STAGE}")
 
 

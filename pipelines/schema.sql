@@ -329,6 +329,30 @@ CREATE TABLE IF NOT EXISTS customer_day (
     visits INTEGER NOT NULL          -- visits by anyone that day
 );
 
+-- customer_day summed per calendar month (first day of the month): a range that is one
+-- whole month (this month, last month) reads a customer's count as one row, where summing
+-- the days costs a hash aggregate of the month's rows (most of a company-wide customer
+-- report). Kept with customer_day by every write that changes it.
+CREATE TABLE IF NOT EXISTS customer_month (
+    month DATE NOT NULL,
+    customer_id INTEGER NOT NULL,
+    grade VARCHAR,
+    visits INTEGER NOT NULL
+);
+
+-- Visits per visited customer over a range (by anyone; non-deleted customers), with its
+-- grade: straight from customer_month when the range is one whole month (whole_month,
+-- decided by dashboard.metrics.whole_month), else summed from customer_day.
+CREATE OR REPLACE MACRO customer_visits(date_from, date_to, whole_month) AS TABLE
+    SELECT customer_id, grade, visits
+    FROM customer_month
+    WHERE whole_month AND month = date_from
+    UNION ALL
+    SELECT customer_id, any_value(grade) AS grade, sum(visits)::INTEGER AS visits
+    FROM customer_day
+    WHERE NOT whole_month AND visit_date BETWEEN date_from AND date_to
+    GROUP BY customer_id;
+
 -- The customers a map shows (map_cells, map_points and map_extent read them): the
 -- population (the whole company, department subtrees from customer_membership, or the
 -- chosen employees' direct and shared customers, each with the position of its first

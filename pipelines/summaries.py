@@ -14,6 +14,7 @@ so the visit import path (:func:`refresh_for_visits`) is the only one that moves
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -71,8 +72,9 @@ def refresh_for_visits(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     _add_customer_days(cur, table)
 
 
-# The (customer, day) pairs touched by an import (a temp table we own).
+# The (customer, day) pairs touched by an import, and their months (temp tables we own).
 _TOUCHED = "customer_days_touched"
+_TOUCHED_MONTHS = "customer_months_touched"
 
 # New first / last / second-to-last visit days of the customers in `days` (customer_id,
 # day): one row per customer with its days; the caller restricts `days`.
@@ -120,6 +122,7 @@ def _add_customer_days(cur: duckdb.DuckDBPyConnection, table: str) -> None:
         ORDER BY t.visit_date, t.customer_id
         """
     )
+    _recount_months(cur)
     # Visits are only added: the new first / last / second-to-last days are among the
     # stored ones and the touched days.
     cur.execute(
@@ -150,6 +153,40 @@ def _add_customer_days(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     cur.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
 
 
+# A customer's month in customer_month, from its days in customer_day.
+MONTH_OF_DAYS = """
+    SELECT date_trunc('month', visit_date)::DATE AS month, customer_id,
+           any_value(grade) AS grade, sum(visits)::INTEGER AS visits
+    FROM customer_day
+"""
+
+
+def _recount_months(cur: duckdb.DuckDBPyConnection) -> None:
+    """Recount the customer_month rows of the (customer, month) pairs in _TOUCHED."""
+    cur.execute(f"""CREATE OR REPLACE TEMP TABLE {_TOUCHED_MONTHS} AS
+                    SELECT DISTINCT date_trunc('month', visit_date)::DATE AS month, customer_id
+                    FROM {_TOUCHED} WHERE customer_id IS NOT NULL""")
+    months = [r[0] for r in cur.execute(
+        f"SELECT DISTINCT month FROM {_TOUCHED_MONTHS} ORDER BY month").fetchall()]
+    if months:
+        last = months[-1]
+        cur.execute(f"""DELETE FROM customer_month AS m USING {_TOUCHED_MONTHS} AS t
+                        WHERE m.month = t.month AND m.customer_id = t.customer_id""")
+        cur.execute(f"""
+            INSERT INTO customer_month (month, customer_id, grade, visits)
+            SELECT t.month, d.customer_id, any_value(d.grade), sum(d.visits)::INTEGER
+            FROM customer_day AS d
+            JOIN {_TOUCHED_MONTHS} AS t
+              ON t.customer_id = d.customer_id
+             AND t.month = date_trunc('month', d.visit_date)::DATE
+            WHERE d.visit_date BETWEEN $first AND $last
+            GROUP BY t.month, d.customer_id
+            ORDER BY t.month, d.customer_id
+            """, {"first": months[0],
+                  "last": last.replace(day=calendar.monthrange(last.year, last.month)[1])})
+    cur.execute(f"DROP TABLE IF EXISTS {_TOUCHED_MONTHS}")
+
+
 def rebuild_customer_days(cur: duckdb.DuckDBPyConnection) -> None:
     """Recount visits per customer and day from scratch, and every customer's first /
     last / second-to-last visit day (deleted customers too: a restore needs them)."""
@@ -167,6 +204,9 @@ def rebuild_customer_days(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(f"""INSERT INTO customer_day (visit_date, customer_id, grade, visits)
                     SELECT visit_date, customer_id, grade, visits FROM {_TOUCHED}
                     WHERE NOT deleted ORDER BY visit_date, customer_id""")
+    cur.execute("DELETE FROM customer_month")
+    cur.execute(f"""INSERT INTO customer_month (month, customer_id, grade, visits)
+                    {MONTH_OF_DAYS} GROUP BY ALL ORDER BY month, customer_id""")
     cur.execute(
         f"""
         UPDATE customer_facts AS f
@@ -199,7 +239,9 @@ def ensure_built(db: Database) -> None:
 
     if membership.is_stale(db) or membership.lacks_search_text(db) or (
             db.scalar("SELECT count(*) FROM customer_day") == 0
-            and db.scalar("SELECT EXISTS (SELECT 1 FROM visits)")):
+            and db.scalar("SELECT EXISTS (SELECT 1 FROM visits)")) or (
+            db.scalar("SELECT count(*) FROM customer_month") == 0  # a file from before it
+            and db.scalar("SELECT EXISTS (SELECT 1 FROM customer_day)")):
         with db.transaction() as cur:
             membership.rebuild(cur)
             rebuild_customer_days(cur)

@@ -1,7 +1,7 @@
 -- Per grade (NULL = unrated) of the population: customers, visited customers and the sum
 -- of their visits; only customers whose visit count is in the selected buckets (none
--- selected = all). Visited customers are counted from customer_day (grade copied in), per
--- customer only when buckets are selected; the never-visited ones per grade are the
+-- selected = all). Visited customers are counted per customer (schema.sql's
+-- customer_visits, grade copied in); the never-visited ones per grade are the
 -- population's customers of that grade minus them.
 -- The population as in customer_visit_histogram.sql.
 WITH pop AS (
@@ -19,38 +19,20 @@ WITH pop AS (
         SELECT from_employee_code FROM shares
         WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
 ),
-counted AS (  -- visits per customer: only needed when buckets are selected
-    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits
-    FROM customer_day
-    WHERE $bucketed AND $everyone AND visit_date BETWEEN $date_from AND $date_to
-    GROUP BY customer_id
+counted AS (  -- visits per customer (schema.sql's customer_visits)
+    SELECT customer_id, grade, visits FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE $everyone
     UNION ALL
-    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits
-    FROM customer_day
-    WHERE $bucketed AND NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM pop)
-    GROUP BY customer_id
+    SELECT customer_id, grade, visits FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE NOT $everyone AND customer_id IN (SELECT customer_id FROM pop)
 ),
 flagged AS (
     SELECT grade, visits,
-           visits IN (SELECT unnest($bucket_counts::INTEGER[]))
+           NOT $bucketed OR visits IN (SELECT unnest($bucket_counts::INTEGER[]))
            OR coalesce(visits >= $bucket_from, false) AS chosen
     FROM counted
 ),
 visited AS MATERIALIZED (  -- per grade: visited customers, those in the buckets, visits
-    SELECT grade, count(DISTINCT customer_id) AS visited,
-           count(DISTINCT customer_id) AS customers, sum(visits) AS visits
-    FROM customer_day
-    WHERE NOT $bucketed AND $everyone AND visit_date BETWEEN $date_from AND $date_to
-    GROUP BY grade
-    UNION ALL
-    SELECT grade, count(DISTINCT customer_id) AS visited,
-           count(DISTINCT customer_id) AS customers, sum(visits) AS visits
-    FROM customer_day
-    WHERE NOT $bucketed AND NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM pop)
-    GROUP BY grade
-    UNION ALL
     SELECT grade, count(*) AS visited,
            count(*) FILTER (WHERE chosen) AS customers,
            coalesce(sum(visits) FILTER (WHERE chosen), 0) AS visits

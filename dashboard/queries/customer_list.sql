@@ -36,16 +36,11 @@ earlier AS (  -- visited on or before $date_to and twice after it: look the day 
     GROUP BY customer_id
 ),
 counted AS (
-    SELECT customer_id, sum(visits) AS visits
-    FROM customer_day
-    WHERE $need_counts AND $everyone AND visit_date BETWEEN $date_from AND $date_to
-    GROUP BY customer_id
+    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)  -- schema.sql
+    WHERE $need_counts AND $everyone
     UNION ALL
-    SELECT customer_id, sum(visits) AS visits
-    FROM customer_day
-    WHERE $need_counts AND NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM pop)
-    GROUP BY customer_id
+    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE $need_counts AND NOT $everyone AND customer_id IN (SELECT customer_id FROM pop)
 ),
 chosen AS (
     SELECT customer_id FROM counted

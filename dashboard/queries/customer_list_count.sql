@@ -18,16 +18,11 @@ WITH pop AS (
         WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
 ),
 counted AS (
-    SELECT customer_id, sum(visits) AS visits
-    FROM customer_day
-    WHERE $bucketed AND $everyone AND visit_date BETWEEN $date_from AND $date_to
-    GROUP BY customer_id
+    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)  -- schema.sql
+    WHERE $bucketed AND $everyone
     UNION ALL
-    SELECT customer_id, sum(visits) AS visits
-    FROM customer_day
-    WHERE $bucketed AND NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM pop)
-    GROUP BY customer_id
+    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE $bucketed AND NOT $everyone AND customer_id IN (SELECT customer_id FROM pop)
 ),
 visited AS (
     SELECT count(*) AS visited,

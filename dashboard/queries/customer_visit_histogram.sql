@@ -1,5 +1,5 @@
 -- How many customers of the population have each visit count over the range (by anyone).
--- Only visited customers are counted (customer_day: non-deleted customers, by integer id);
+-- Only visited customers are counted (customer_visits: non-deleted customers, by id);
 -- the never-visited ones are the population's size minus them (the row with visit_count 0).
 -- The population: the whole company ($everyone), one department subtree ($one_root: $root),
 -- several ($many_roots: $roots), or employees ($by_employee: direct and shared customers).
@@ -18,17 +18,12 @@ WITH pop AS (
         SELECT from_employee_code FROM shares
         WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
 ),
-counted AS (
-    SELECT customer_id, sum(visits) AS visits
-    FROM customer_day
-    WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
-    GROUP BY customer_id
+counted AS (  -- schema.sql's customer_visits: one month's rows, or the days summed
+    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE $everyone
     UNION ALL
-    SELECT customer_id, sum(visits) AS visits
-    FROM customer_day
-    WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM pop)
-    GROUP BY customer_id
+    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE NOT $everyone AND customer_id IN (SELECT customer_id FROM pop)
 ),
 histogram AS MATERIALIZED (
     SELECT visits AS visit_count, count(*) AS customers FROM counted GROUP BY visits

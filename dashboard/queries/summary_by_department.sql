@@ -4,7 +4,7 @@
 -- (customers assigned to the subtree, or bound directly to one of its employees), read
 -- from customer_membership; the population as in customer_visit_histogram.sql. Grade NULL
 -- = unrated; selected buckets only. The range's visits are counted once per customer
--- (customer_day) for both; the never-visited customers are the members minus them.
+-- (customer_visits) for both; the never-visited customers are the members minus them.
 WITH pop AS (
     SELECT customer_id, grade FROM customer_facts WHERE $everyone AND NOT deleted
     UNION ALL
@@ -26,19 +26,15 @@ members AS (
     WHERE department_code IN (SELECT unnest($rows::VARCHAR[]))
 ),
 counted AS (  -- the whole company: every visited customer; else the population and rows'
-    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits, true AS in_total
-    FROM customer_day
-    WHERE $everyone AND visit_date BETWEEN $date_from AND $date_to
-    GROUP BY customer_id
+    SELECT customer_id, grade, visits, true AS in_total
+    FROM customer_visits($date_from, $date_to, $whole_month)  -- schema.sql
+    WHERE $everyone
     UNION ALL
-    SELECT customer_id, any_value(grade) AS grade, sum(visits) AS visits,
-           customer_id IN (SELECT customer_id FROM pop) AS in_total
-    FROM customer_day
-    WHERE NOT $everyone AND visit_date BETWEEN $date_from AND $date_to
-      AND customer_id IN (SELECT customer_id FROM pop
-                          UNION ALL
-                          SELECT customer_id FROM members)
-    GROUP BY customer_id
+    SELECT customer_id, grade, visits, customer_id IN (SELECT customer_id FROM pop) AS in_total
+    FROM customer_visits($date_from, $date_to, $whole_month)
+    WHERE NOT $everyone AND customer_id IN (SELECT customer_id FROM pop
+                                            UNION ALL
+                                            SELECT customer_id FROM members)
 ),
 flagged AS MATERIALIZED (
     SELECT customer_id, grade, visits, in_total,

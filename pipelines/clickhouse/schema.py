@@ -43,6 +43,8 @@ _LAYOUT: dict[str, tuple[str | None, str]] = {
     "visit_day_summary": ("toYear(visit_date)", "(visit_date, employee_code)"),
     "plan_day_summary": ("toYear(plan_date)", "(plan_date, employee_code)"),
     "plan_items": (None, "(plan_date, employee_code, customer_code)"),
+    "customer_day": (None, "(visit_date, customer_id)"),
+    "customer_month": (None, "(month, customer_id)"),
     "department_tree": (None, "(ancestor_code, descendant_code)"),
     "route_items": (None, "(route_id, position)"),
 }

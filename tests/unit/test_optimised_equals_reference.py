@@ -123,8 +123,26 @@ def same_summary(db: Database, by: str, params: dict[str, Any]) -> None:
                                   obj=f"{by} totals {params}")
 
 
+# Whole months (June: the data's last month; May) read customer_month, the others
+# customer_day: both paths are compared with the reference.
 RANGES = ((date(2024, 6, 1), ANCHOR), (date(2024, 1, 1), ANCHOR),
-          (date(2024, 6, 10), date(2024, 6, 16)), (date(2024, 5, 20), date(2024, 6, 12)))
+          (date(2024, 6, 10), date(2024, 6, 16)), (date(2024, 5, 20), date(2024, 6, 12)),
+          (date(2024, 5, 1), date(2024, 5, 31)), (date(2024, 6, 1), date(2024, 6, 20)))
+
+
+def test_whole_month_ranges(demo: Database) -> None:
+    """Which ranges read customer_month: one calendar month with no visit after the end."""
+    assert metrics.whole_month(demo, date(2024, 6, 1), ANCHOR)
+    assert metrics.whole_month(demo, date(2024, 5, 1), date(2024, 5, 31))
+    assert not metrics.whole_month(demo, date(2024, 6, 1), date(2024, 6, 20))  # visits after
+    assert not metrics.whole_month(demo, date(2024, 5, 2), date(2024, 5, 31))
+    assert not metrics.whole_month(demo, date(2024, 5, 1), date(2024, 6, 30))
+    # "this month" before the month is over: no visits after its end yet
+    assert metrics.whole_month(demo, date(2024, 7, 1), date(2024, 7, 5))
+    assert demo.scalar("SELECT count(*) FROM customer_month WHERE month = $m",
+                       {"m": date(2024, 6, 1)}) == demo.scalar(
+        "SELECT count(DISTINCT customer_id) FROM customer_day "
+        "WHERE visit_date BETWEEN $a AND $b", {"a": date(2024, 6, 1), "b": ANCHOR})
 BUCKETS: tuple[tuple[str, ...], ...] = ((), ("0",), ("1", "3-5"), ("11+",), ("0", "6-10"))
 
 
@@ -253,6 +271,8 @@ _TABLES = {
                              JOIN customer_facts AS f USING (customer_id)""",
     "customer_day": """SELECT d.visit_date, f.customer_code, d.grade, d.visits
                        FROM customer_day AS d JOIN customer_facts AS f USING (customer_id)""",
+    "customer_month": """SELECT m.month, f.customer_code, m.grade, m.visits
+                         FROM customer_month AS m JOIN customer_facts AS f USING (customer_id)""",
 }
 
 
