@@ -169,8 +169,7 @@ def ranking(db: Database, scope: Scope, filters: Filters, sort: str = "visits") 
 
 def _whole_ranking(db: Database, employees: list[str], filters: Filters,
                    sort: str) -> pd.DataFrame:
-    frame = query(db, "ranking", {"employees": employees, "date_from": filters.date_from,
-                                  "date_to": filters.date_to})
+    frame = query(db, "ranking", _ranking_params(db, employees, filters))
     return _ranked(db, frame, filters, sort)
 
 
@@ -187,9 +186,8 @@ def ranking_page(db: Database, scope: Scope, filters: Filters, sort: str = "visi
     if sort == "customers_visited" or len(employees) < RANKING_PAGE_COUNTS_FROM:
         whole = _whole_ranking(db, employees, filters, sort)
         return whole.iloc[start:end].reset_index(drop=True), len(whole)
-    params = {"employees": employees, "date_from": filters.date_from,
-              "date_to": filters.date_to}
-    frame = query(db, "ranking_counts", params)
+    params = _ranking_params(db, employees, filters)
+    frame = query(db, "ranking_counts", params_for("ranking_counts", params))
     frame["customers_visited"] = 0  # placeholder, counted below for the page's rows
     ranked = _ranked(db, frame, filters, sort)
     page = ranked.iloc[start:end].reset_index(drop=True)
@@ -198,6 +196,12 @@ def ranking_page(db: Database, scope: Scope, filters: Filters, sort: str = "visi
     page["customers_visited"] = pd.Series([int(counted.get(c, 0)) for c in codes],
                                           dtype=ranked["customers_visited"].dtype)
     return page, len(ranked)
+
+
+def _ranking_params(db: Database, employees: list[str], filters: Filters) -> dict[str, Any]:
+    return {"employees": employees, "date_from": filters.date_from,
+            "date_to": filters.date_to,
+            "whole_month": whole_month(db, filters.date_from, filters.date_to)}
 
 
 def _check_sort(sort: str) -> None:
@@ -473,8 +477,8 @@ def whole_month(db: Database, date_from: date, date_to: date) -> bool:
     if date_from.day != 1 or (date_to.year, date_to.month) != (date_from.year, date_from.month):
         return False
     end = date_from.replace(day=calendar.monthrange(date_from.year, date_from.month)[1])
-    return date_to >= end or not db.scalar(
-        "SELECT EXISTS (SELECT 1 FROM customer_day WHERE visit_date > $after "
+    return date_to >= end or not db.scalar(  # every visit has its day summarised here
+        "SELECT EXISTS (SELECT 1 FROM visit_day_summary WHERE visit_date > $after "
         "AND visit_date <= $end)", {"after": date_to, "end": end})
 
 

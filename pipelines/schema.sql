@@ -329,6 +329,16 @@ CREATE TABLE IF NOT EXISTS customer_day (
     visits INTEGER NOT NULL          -- visits by anyone that day
 );
 
+-- Distinct customers each employee visited per calendar month (first day of the month):
+-- the ranking's customers_visited for a whole-month range without a distinct count over
+-- the month's visits. Visits are only added, so the visit import path recounts the months
+-- it touched (pipelines.summaries.refresh_for_visits).
+CREATE TABLE IF NOT EXISTS employee_month (
+    month DATE NOT NULL,
+    employee_code VARCHAR NOT NULL,
+    customers_visited INTEGER NOT NULL
+);
+
 -- customer_day summed per calendar month (first day of the month): a range that is one
 -- whole month (this month, last month) reads a customer's count as one row, where summing
 -- the days costs a hash aggregate of the month's rows (most of a company-wide customer

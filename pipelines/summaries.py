@@ -44,6 +44,8 @@ def refresh(cur: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) 
         """,
         params,
     )
+    if days is None:  # a full rebuild (generator, settings change): every month too
+        recount_employee_months(cur, None)
     cur.execute(f"DELETE FROM plan_day_summary {plans_where}", params)
     cur.execute(
         f"""
@@ -68,8 +70,36 @@ def refresh(cur: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) 
 def refresh_for_visits(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     """Refresh the days of the visits staged in `table` (a name we own, never user text)."""
     rows = cur.execute(f"SELECT DISTINCT CAST(check_in_at AS DATE) FROM {table}").fetchall()
-    refresh(cur, [r[0] for r in rows])
+    days = [r[0] for r in rows]
+    refresh(cur, days)
+    recount_employee_months(cur, days)
     _add_customer_days(cur, table)
+
+
+def recount_employee_months(cur: duckdb.DuckDBPyConnection,
+                            days: Sequence[date] | None) -> None:
+    """Recount employee_month for the months of these days (None = every month)."""
+    if days is not None and len(days) == 0:
+        return
+    if days is None:
+        cur.execute("DELETE FROM employee_month")
+        where, params = "", None
+    else:
+        months = sorted({d.replace(day=1) for d in days})
+        ends = [m.replace(day=calendar.monthrange(m.year, m.month)[1]) for m in months]
+        params = {"months": months, "first": months[0], "last": ends[-1]}
+        cur.execute("DELETE FROM employee_month WHERE month IN "
+                    "(SELECT unnest($months::DATE[]))", {"months": months})
+        where = ("WHERE visit_date BETWEEN $first AND $last AND date_trunc('month', "
+                 "visit_date)::DATE IN (SELECT unnest($months::DATE[]))")
+    cur.execute(f"""
+        INSERT INTO employee_month (month, employee_code, customers_visited)
+        SELECT date_trunc('month', visit_date)::DATE AS month, employee_code,
+               count(DISTINCT customer_code)
+        FROM visits {where}
+        GROUP BY ALL
+        ORDER BY month, employee_code
+        """, params)
 
 
 # The (customer, day) pairs touched by an import, and their months (temp tables we own).
@@ -235,6 +265,10 @@ def ensure_built(db: Database) -> None:
     if empty and has_data:
         with db.transaction() as cur:
             refresh(cur, None)
+    elif db.scalar("SELECT count(*) FROM employee_month") == 0 and db.scalar(
+            "SELECT EXISTS (SELECT 1 FROM visits)"):  # a file from before employee_month
+        with db.transaction() as cur:
+            recount_employee_months(cur, None)
     from pipelines import membership
 
     if membership.is_stale(db) or membership.lacks_search_text(db) or (

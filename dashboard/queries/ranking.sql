@@ -17,9 +17,14 @@ v AS (
     GROUP BY employee_code
 ),
 c AS (
+    SELECT employee_code, customers_visited
+    FROM employee_month  -- a whole month (dashboard.metrics.whole_month): counted already
+    WHERE $whole_month AND month = $date_from
+      AND employee_code IN (SELECT code FROM emp)
+    UNION ALL
     SELECT employee_code, count(DISTINCT customer_code) AS customers_visited
     FROM visits
-    WHERE visit_date BETWEEN $date_from AND $date_to
+    WHERE NOT $whole_month AND visit_date BETWEEN $date_from AND $date_to
       AND employee_code IN (SELECT code FROM emp)
     GROUP BY employee_code
 ),
