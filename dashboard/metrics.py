@@ -18,7 +18,7 @@ import pandas as pd
 
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import load_sql, query, query_batches
-from pipelines import business_settings, membership
+from pipelines import business_settings
 from pipelines.db import Database
 from pipelines.derive import REASON_BIT, reasons_of
 
@@ -494,7 +494,6 @@ def population_params(
     departments = group_departments(db, scope, filters.department)
     employees = checked_employees(db, scope, filters.employees)
     lows, highs = bucket_ranges(db, buckets)
-    membership.ensure_current(db)
     everyone = scope.everything and filters.department is None and not employees
     roots: list[str] = []
     if not everyone and not employees:
@@ -632,9 +631,9 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     if only is not None:
         rows = rows[only]
     params = population_params(db, scope, filters, buckets)
-    name = "summary_by_employee" if by == "employee" else "summary_by_department"
     # One query for the totals (row_code NULL) and the rows: the visits are counted once.
-    counts = query(db, name, params_for(name, params | {"rows": [c for c, _ in rows]}))
+    counts = query(db, "summary", params_for("summary", params | {
+        "rows": [c for c, _ in rows], "department_rows": by == "department"}))
     is_total = counts["row_code"].isna()
     total_counts = counts[is_total]
     total_code = filters.department or ""

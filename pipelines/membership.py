@@ -20,7 +20,9 @@ Every write that changes customers, bindings or an employee's department calls
 :func:`refresh_customers` or :func:`refresh_employees` inside its own transaction. Ids never
 change once given, so the per-day visit counts stay valid when a customer is edited.
 :func:`ensure_current` rebuilds everything when a file was changed behind the app's back
-(counts that do not match), which also upgrades older files.
+(counts that do not match), which also upgrades older files. It runs when a database is
+opened (``init_schema``: app start, every command, a restore), never on a report's read
+path; code that writes these tables by hand (test fixtures) calls it afterwards.
 """
 
 from __future__ import annotations

@@ -121,8 +121,8 @@ def same_rows(db: Database, name: str, params: dict[str, Any], keys: list[str] |
 def same_summary(db: Database, by: str, params: dict[str, Any]) -> None:
     """The summary query's rows equal the reference rows, its totals (row_code NULL) the
     reference per-grade counts of the whole population."""
-    sql = load_sql(f"summary_by_{by}")
-    found = db.df(sql, _only(sql, params))
+    sql = load_sql("summary")
+    found = db.df(sql, _only(sql, params | {"department_rows": by == "department"}))
     keys = ["row_code", "grade"]
     rows = found[found["row_code"].notna()].sort_values(keys).reset_index(drop=True)
     totals = found[found["row_code"].isna()].drop(columns=["row_code"])

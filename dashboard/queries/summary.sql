@@ -1,10 +1,12 @@
--- Visited summary by employee, totals included: one row per (employee, grade) and, with
--- row_code NULL, per grade of the whole population (the totals row: distinct customers,
--- never a sum of the rows). Each employee's population: their direct customers
--- (employee_customers) and those bound directly to an employee who shares with them, each
--- customer once per row; the population as in customer_visit_histogram.sql. Grade NULL =
--- unrated; selected buckets only. The range's visits are counted once per customer
--- (customer_visits) for both; the never-visited customers are the members minus them.
+-- Visited summary, totals included: one row per (row, grade) and, with row_code NULL, per
+-- grade of the whole population (the totals row: distinct customers, never a sum of the
+-- rows). Rows are departments ($department_rows: each stands for its subtree's population,
+-- customers assigned to the subtree or bound directly to one of its employees, read from
+-- customer_membership) or employees (their direct customers and those bound directly to an
+-- employee who shares with them, each customer once per row). The population as in
+-- customer_visit_histogram.sql. Grade NULL = unrated; selected buckets only. The range's
+-- visits are counted once per customer (customer_visits) for both; the never-visited
+-- customers are the members minus them.
 WITH pop AS (
     SELECT customer_id, grade FROM customer_facts WHERE $everyone AND NOT deleted
     UNION ALL
@@ -20,18 +22,25 @@ WITH pop AS (
         SELECT from_employee_code FROM shares
         WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
 ),
+department_members AS (
+    SELECT department_code AS row_code, customer_id, grade
+    FROM customer_membership
+    WHERE $department_rows AND department_code IN (SELECT unnest($rows::VARCHAR[]))
+),
 direct AS (
     SELECT employee_code AS row_code, customer_id, grade
     FROM employee_customers
-    WHERE employee_code IN (SELECT unnest($rows::VARCHAR[]))
+    WHERE NOT $department_rows AND employee_code IN (SELECT unnest($rows::VARCHAR[]))
 ),
 shared AS (
     SELECT DISTINCT s.to_employee_code AS row_code, e.customer_id, e.grade
     FROM shares AS s
     JOIN employee_customers AS e ON e.employee_code = s.from_employee_code
-    WHERE s.to_employee_code IN (SELECT unnest($rows::VARCHAR[]))
+    WHERE NOT $department_rows AND s.to_employee_code IN (SELECT unnest($rows::VARCHAR[]))
 ),
 members AS (
+    SELECT row_code, customer_id, grade FROM department_members
+    UNION ALL
     SELECT row_code, customer_id, grade FROM direct
     UNION ALL
     SELECT sh.row_code, sh.customer_id, sh.grade
