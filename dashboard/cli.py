@@ -51,6 +51,10 @@ def _open(args: argparse.Namespace, init: bool = False) -> Database:
     db = settings.open_database()
     if init:
         db.init_schema()
+    elif settings.embedded:  # derived tables of a file changed behind our back: rebuilt
+        from pipelines.summaries import ensure_built
+
+        ensure_built(db)
     return db
 
 
