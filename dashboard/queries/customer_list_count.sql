@@ -21,8 +21,17 @@ counted AS (
     SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)  -- schema.sql
     WHERE $bucketed AND $everyone
     UNION ALL
-    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
-    WHERE $bucketed AND NOT $everyone AND customer_id IN (SELECT customer_id FROM pop)
+    -- a part of the company: its customers are picked before the days are summed
+    SELECT customer_id, visits
+    FROM customer_month
+    WHERE $bucketed AND NOT $everyone AND $whole_month AND month = $date_from
+      AND customer_id IN (SELECT customer_id FROM pop)
+    UNION ALL
+    SELECT customer_id, sum(visits)::INTEGER AS visits
+    FROM customer_day
+    WHERE $bucketed AND NOT $everyone AND NOT $whole_month AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM pop)
+    GROUP BY customer_id
 ),
 visited AS (
     SELECT count(*) AS visited,

@@ -22,8 +22,17 @@ counted AS (  -- schema.sql's customer_visits: one month's rows, or the days sum
     SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
     WHERE $everyone
     UNION ALL
-    SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)
-    WHERE NOT $everyone AND customer_id IN (SELECT customer_id FROM pop)
+    -- a part of the company: its customers are picked before the days are summed
+    SELECT customer_id, visits
+    FROM customer_month
+    WHERE NOT $everyone AND $whole_month AND month = $date_from
+      AND customer_id IN (SELECT customer_id FROM pop)
+    UNION ALL
+    SELECT customer_id, sum(visits)::INTEGER AS visits
+    FROM customer_day
+    WHERE NOT $everyone AND NOT $whole_month AND visit_date BETWEEN $date_from AND $date_to
+      AND customer_id IN (SELECT customer_id FROM pop)
+    GROUP BY customer_id
 ),
 histogram AS MATERIALIZED (
     SELECT visits AS visit_count, count(*) AS customers FROM counted GROUP BY visits

@@ -55,11 +55,21 @@ counted AS (  -- the whole company: every visited customer; else the population 
     FROM customer_visits($date_from, $date_to, $whole_month)  -- schema.sql
     WHERE $everyone
     UNION ALL
-    SELECT customer_id, grade, visits, customer_id IN (SELECT customer_id FROM pop) AS in_total
-    FROM customer_visits($date_from, $date_to, $whole_month)
-    WHERE NOT $everyone AND customer_id IN (SELECT customer_id FROM pop
-                                            UNION ALL
-                                            SELECT customer_id FROM members)
+    -- a part of the company: its customers are picked before their visits are summed
+    -- (the "WHERE NOT $everyone" inside the subqueries keeps the company's plan from
+    -- building their hash tables: about 20 ms at a million customers)
+    SELECT customer_id, any_value(grade) AS grade, sum(visits)::INTEGER AS visits,
+           customer_id IN (SELECT customer_id FROM pop WHERE NOT $everyone) AS in_total
+    FROM (SELECT customer_id, grade, visits FROM customer_month
+          WHERE $whole_month AND month = $date_from
+          UNION ALL
+          SELECT customer_id, grade, visits FROM customer_day
+          WHERE NOT $whole_month AND visit_date BETWEEN $date_from AND $date_to) AS d
+    WHERE NOT $everyone
+      AND customer_id IN (SELECT customer_id FROM pop WHERE NOT $everyone
+                          UNION ALL
+                          SELECT customer_id FROM members WHERE NOT $everyone)
+    GROUP BY customer_id
 ),
 flagged AS MATERIALIZED (
     SELECT customer_id, grade, visits, in_total,
