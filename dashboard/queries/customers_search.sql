@@ -1,10 +1,11 @@
 -- One page of the customer archive: the scope's customers (or, for admins, the deleted
 -- ones) matching the quick search and filters, with owners and department names for the
--- page's rows only. Sorted by a fixed list of keys chosen by $sort. The page is chosen
+-- page's rows only, and how many match in all (total: one scan for both). Sorted by a
+-- fixed list of keys chosen by $sort. The page is chosen
 -- from customer_facts (the searched, filtered and sorted columns copied per customer, the
 -- quick search one scan of search_text; the scope's customers from customer_membership);
 -- the other columns are read for its rows only.
-WITH found AS (
+WITH found AS MATERIALIZED (
     SELECT f.customer_id, f.customer_code AS code, f.name, f.grade, f.updated_at
     FROM customer_facts AS f
     WHERE (($everyone AND f.deleted = $deleted)
@@ -58,7 +59,7 @@ shown AS (
 )
 SELECT p.code, p.name, p.grade, p.address, p.longitude, p.latitude, p.contact, p.phone,
        p.department_code, d.name AS department_name, p.note, p.deleted, p.version,
-       p.updated_at, o.owners
+       p.updated_at, o.owners, (SELECT count(*) FROM found) AS total
 FROM shown AS p
 LEFT JOIN departments AS d ON d.code = p.department_code
 LEFT JOIN owners AS o ON o.customer_code = p.code

@@ -2,7 +2,8 @@
 -- what the optimised dashboard/queries/customers_search.sql must answer.
 -- One page of the customer archive: the scope's customers (or, for admins, the deleted
 -- ones) matching the quick search and filters, with owners and department names for the
--- page's rows only. Sorted by a fixed list of keys chosen by $sort.
+-- page's rows only, and how many match in all (total). Sorted by a fixed list of keys
+-- chosen by $sort.
 WITH pop AS (
     SELECT code AS customer_code FROM customers WHERE $everyone AND deleted = $deleted
     UNION ALL
@@ -50,7 +51,7 @@ owners AS (
 )
 SELECT p.code, p.name, p.grade, p.address, p.longitude, p.latitude, p.contact, p.phone,
        p.department_code, d.name AS department_name, p.note, p.deleted, p.version,
-       p.updated_at, o.owners
+       p.updated_at, o.owners, (SELECT count(*) FROM found) AS total
 FROM page AS p
 LEFT JOIN departments AS d ON d.code = p.department_code
 LEFT JOIN owners AS o ON o.customer_code = p.code
