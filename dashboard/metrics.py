@@ -584,11 +584,11 @@ def summary_rows(db: Database, scope: Scope, filters: Filters, by: str) -> list[
 _UNRATED = "\x00unrated"  # stands for None while grades are matched (never a real grade)
 
 
-def _grade_blocks(counts: pd.DataFrame, keys: list[Any], key: str | None,
-                  grade_order: list[str | None]) -> dict[str, list[Any]]:
-    """Per key (in order), per grade and all grades ('*'): the block columns, from the
-    query's (key, grade, customers, visited_customers, visits) rows. Built with numpy:
-    by employee a company has thousands of blocks."""
+def _grade_cells(counts: pd.DataFrame, keys: list[Any], key: str | None,
+                 grade_order: list[str | None]) -> np.ndarray:
+    """Per key (in order), per grade and all grades (the last): (customers, visited
+    customers, visits), from the query's (key, grade, ...) rows. Built with numpy: by
+    employee a company has thousands of blocks."""
     width = len(grade_order) + 1
     cells = np.zeros((len(keys), width, 3), dtype=np.int64)
     if len(counts):
@@ -603,16 +603,7 @@ def _grade_blocks(counts: pd.DataFrame, keys: list[Any], key: str | None,
         np.add.at(cells, (ki[rated].astype(int).to_numpy(), gi[rated].astype(int).to_numpy()),
                   values[rated])
         np.add.at(cells, (ki[known].astype(int).to_numpy(), width - 1), values[known])
-    flat = cells.reshape(-1, 3)
-    customers, visited, visits = flat[:, 0], flat[:, 1], flat[:, 2]
-    return {
-        "grade": [*grade_order, ALL_GRADES] * len(keys),
-        "customers": customers.tolist(),
-        "visited_customers": visited.tolist(),
-        "visits": visits.tolist(),
-        "avg_visits": [None if not c else v / c
-                       for c, v in zip(customers.tolist(), visits.tolist(), strict=True)],
-    }
+    return cells.reshape(-1, 3)
 
 
 def summary(db: Database, scope: Scope, filters: Filters, by: str = "department",
@@ -635,27 +626,29 @@ def summary(db: Database, scope: Scope, filters: Filters, by: str = "department"
     counts = query(db, "summary", params_for("summary", params | {
         "rows": [c for c, _ in rows], "department_rows": by == "department"}))
     is_total = counts["row_code"].isna()
-    total_counts = counts[is_total]
-    total_code = filters.department or ""
     total_name = ""
     if filters.department:
         names = query(db, "department_names", {"codes": [filters.department]})
         total_name = str(names["name"].iloc[0]) if len(names) else ""
     width = len(grade_order) + 1
-    total = _grade_blocks(total_counts, [None], None, grade_order)
-    columns: dict[str, list[Any]] = {
-        "row_type": ["total"] * width, "code": [total_code] * width,
-        "name": [total_name] * width, **total}
-    if rows:
-        blocks = _grade_blocks(counts[~is_total], [c for c, _ in rows], "row_code",
-                               grade_order)
-        columns["row_type"] += [by] * (width * len(rows))
-        columns["code"] += [c for c, _ in rows for _ in range(width)]
-        columns["name"] += [n for _, n in rows for _ in range(width)]
-        for column, values in blocks.items():
-            columns[column] += values
-    frame = pd.DataFrame(columns, columns=["row_type", "code", "name", "grade", "customers",
-                                           "visited_customers", "visits", "avg_visits"])
+    cells = np.concatenate([
+        _grade_cells(counts[is_total], [None], None, grade_order),
+        _grade_cells(counts[~is_total], [c for c, _ in rows], "row_code", grade_order)])
+    # Text columns as object arrays, repeated per grade: a by-employee table has 25 000
+    # rows, and building them from Python lists cost more than the query.
+    blocks = 1 + len(rows)
+    codes = np.array([filters.department or ""] + [c for c, _ in rows], dtype=object)
+    names_ = np.array([total_name] + [n for _, n in rows], dtype=object)
+    kinds = np.array(["total"] + [by] * len(rows), dtype=object)
+    customers, visits = cells[:, 0], cells[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(customers > 0, visits / np.maximum(customers, 1), np.nan)
+    frame = pd.DataFrame({
+        "row_type": np.repeat(kinds, width), "code": np.repeat(codes, width),
+        "name": np.repeat(names_, width),
+        "grade": np.tile(np.array([*grade_order, ALL_GRADES], dtype=object), blocks),
+        "customers": customers, "visited_customers": cells[:, 1], "visits": visits,
+        "avg_visits": average})
     return _keep_none(frame, "grade")
 
 
