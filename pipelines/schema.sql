@@ -350,6 +350,27 @@ CREATE TABLE IF NOT EXISTS customer_month (
     visits INTEGER NOT NULL
 );
 
+-- A customer report's population, by integer id with the grade: the whole company
+-- (everyone), one department subtree (one_root: root, from customer_membership), several
+-- (many_roots: roots), or employees (by_employee: their direct customers and those of
+-- employees who share with them). The arguments are the queries' parameters of the same
+-- names (dashboard.metrics.population_params); each customer once.
+CREATE OR REPLACE MACRO population_ids(everyone, one_root, root, many_roots, roots,
+                                       by_employee, employees) AS TABLE
+    SELECT customer_id, grade FROM customer_facts WHERE everyone AND NOT deleted
+    UNION ALL
+    SELECT customer_id, grade FROM customer_membership WHERE one_root AND department_code = root
+    UNION ALL
+    SELECT DISTINCT customer_id, grade FROM customer_membership
+    WHERE many_roots AND department_code IN (SELECT unnest(roots::VARCHAR[]))
+    UNION ALL
+    SELECT DISTINCT customer_id, grade FROM employee_customers
+    WHERE by_employee AND employee_code IN (
+        SELECT unnest(employees::VARCHAR[])
+        UNION
+        SELECT from_employee_code FROM shares
+        WHERE to_employee_code IN (SELECT unnest(employees::VARCHAR[])));
+
 -- Visits per visited customer over a range (by anyone; non-deleted customers), with its
 -- grade: straight from customer_month when the range is one whole month (whole_month,
 -- decided by dashboard.metrics.whole_month), else summed from customer_day.

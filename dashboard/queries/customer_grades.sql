@@ -3,21 +3,10 @@
 -- selected = all). Visited customers are counted per customer (schema.sql's
 -- customer_visits, grade copied in); the never-visited ones per grade are the
 -- population's customers of that grade minus them.
--- The population as in customer_visit_histogram.sql.
-WITH pop AS (
-    SELECT customer_id, grade FROM customer_facts WHERE $everyone AND NOT deleted
-    UNION ALL
-    SELECT customer_id, grade FROM customer_membership WHERE $one_root AND department_code = $root
-    UNION ALL
-    SELECT DISTINCT customer_id, grade FROM customer_membership
-    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
-    UNION ALL
-    SELECT DISTINCT customer_id, grade FROM employee_customers
-    WHERE $by_employee AND employee_code IN (
-        SELECT unnest($employees::VARCHAR[])
-        UNION
-        SELECT from_employee_code FROM shares
-        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+-- The population: schema.sql's population_ids.
+WITH pop AS (  -- schema.sql
+    SELECT customer_id, grade FROM population_ids($everyone, $one_root, $root, $many_roots, $roots,
+                                                  $by_employee, $employees)
 ),
 counted AS (  -- visits per customer (schema.sql's customer_visits)
     SELECT customer_id, grade, visits FROM customer_visits($date_from, $date_to, $whole_month)

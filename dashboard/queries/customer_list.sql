@@ -4,19 +4,10 @@
 -- customer_facts (id, name, grade, first / last / second-to-last visit day); visit counts of the
 -- whole population are only computed when buckets are selected or the sort is by visits
 -- ($need_counts); owners, department names and counts are joined for the page only.
--- The population as in customer_visit_histogram.sql.
-WITH pop AS (
-    SELECT customer_id FROM customer_membership WHERE $one_root AND department_code = $root
-    UNION ALL
-    SELECT DISTINCT customer_id FROM customer_membership
-    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
-    UNION ALL
-    SELECT DISTINCT customer_id FROM employee_customers
-    WHERE $by_employee AND employee_code IN (
-        SELECT unnest($employees::VARCHAR[])
-        UNION
-        SELECT from_employee_code FROM shares
-        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+-- The population: schema.sql's population_ids.
+WITH pop AS (  -- schema.sql; the whole company is read from customer_facts below
+    SELECT customer_id FROM population_ids(false, $one_root, $root, $many_roots, $roots,
+                                           $by_employee, $employees)
 ),
 people AS (
     SELECT customer_id, customer_code, name, grade, first_visit, last_visit, prev_visit

@@ -1,21 +1,10 @@
 -- How many customers the customer list holds for the filters (selected buckets only): the
 -- population's size, or with buckets its visited customers in them plus, when the 0 bucket
 -- is selected, the never-visited ones (population minus visited).
--- The population as in customer_visit_histogram.sql.
-WITH pop AS (
-    SELECT customer_id FROM customer_facts WHERE $everyone AND NOT deleted
-    UNION ALL
-    SELECT customer_id FROM customer_membership WHERE $one_root AND department_code = $root
-    UNION ALL
-    SELECT DISTINCT customer_id FROM customer_membership
-    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
-    UNION ALL
-    SELECT DISTINCT customer_id FROM employee_customers
-    WHERE $by_employee AND employee_code IN (
-        SELECT unnest($employees::VARCHAR[])
-        UNION
-        SELECT from_employee_code FROM shares
-        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+-- The population: schema.sql's population_ids.
+WITH pop AS (  -- schema.sql
+    SELECT customer_id FROM population_ids($everyone, $one_root, $root, $many_roots, $roots,
+                                           $by_employee, $employees)
 ),
 counted AS (
     SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)  -- schema.sql

@@ -3,20 +3,9 @@
 -- the never-visited ones are the population's size minus them (the row with visit_count 0).
 -- The population: the whole company ($everyone), one department subtree ($one_root: $root),
 -- several ($many_roots: $roots), or employees ($by_employee: direct and shared customers).
-WITH pop AS (
-    SELECT customer_id FROM customer_facts WHERE $everyone AND NOT deleted
-    UNION ALL
-    SELECT customer_id FROM customer_membership WHERE $one_root AND department_code = $root
-    UNION ALL
-    SELECT DISTINCT customer_id FROM customer_membership
-    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
-    UNION ALL
-    SELECT DISTINCT customer_id FROM employee_customers
-    WHERE $by_employee AND employee_code IN (
-        SELECT unnest($employees::VARCHAR[])
-        UNION
-        SELECT from_employee_code FROM shares
-        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+WITH pop AS (  -- schema.sql
+    SELECT customer_id FROM population_ids($everyone, $one_root, $root, $many_roots, $roots,
+                                           $by_employee, $employees)
 ),
 counted AS (  -- schema.sql's customer_visits: one month's rows, or the days summed
     SELECT customer_id, visits FROM customer_visits($date_from, $date_to, $whole_month)

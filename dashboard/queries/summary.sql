@@ -3,24 +3,13 @@
 -- rows). Rows are departments ($department_rows: each stands for its subtree's population,
 -- customers assigned to the subtree or bound directly to one of its employees, read from
 -- customer_membership) or employees (their direct customers and those bound directly to an
--- employee who shares with them, each customer once per row). The population as in
--- customer_visit_histogram.sql. Grade NULL = unrated; selected buckets only. The range's
+-- employee who shares with them, each customer once per row). The population: schema.sql's
+-- population_ids. Grade NULL = unrated; selected buckets only. The range's
 -- visits are counted once per customer (customer_visits) for both; the never-visited
 -- customers are the members minus them.
-WITH pop AS (
-    SELECT customer_id, grade FROM customer_facts WHERE $everyone AND NOT deleted
-    UNION ALL
-    SELECT customer_id, grade FROM customer_membership WHERE $one_root AND department_code = $root
-    UNION ALL
-    SELECT DISTINCT customer_id, grade FROM customer_membership
-    WHERE $many_roots AND department_code IN (SELECT unnest($roots::VARCHAR[]))
-    UNION ALL
-    SELECT DISTINCT customer_id, grade FROM employee_customers
-    WHERE $by_employee AND employee_code IN (
-        SELECT unnest($employees::VARCHAR[])
-        UNION
-        SELECT from_employee_code FROM shares
-        WHERE to_employee_code IN (SELECT unnest($employees::VARCHAR[])))
+WITH pop AS (  -- schema.sql
+    SELECT customer_id, grade FROM population_ids($everyone, $one_root, $root, $many_roots, $roots,
+                                                  $by_employee, $employees)
 ),
 department_members AS (
     SELECT department_code AS row_code, customer_id, grade
