@@ -171,3 +171,25 @@ def test_a_page_of_summary_rows_equals_that_part_of_the_whole(customers: Databas
         wanted = whole[(whole["row_type"] == "total") | whole["code"].isin(codes[only])]
         pd.testing.assert_frame_equal(part.reset_index(drop=True),
                                       wanted.reset_index(drop=True))
+
+
+def test_whole_months_read_the_month_table_by_hand(customers: Database) -> None:
+    """May 2024 is a whole month (customer_month, one row per customer): its visits are
+    the range's, so the pies are the hand-computed ones above. April holds only E2's visit
+    to K0: company 9 customers, K0 visited once, 8 never."""
+    may = Filters(date(2024, 5, 1), date(2024, 5, 31))
+    assert metrics.whole_month(customers, may.date_from, may.date_to)
+    assert _pie(customers, "boss", may) == {"0": 2, "1": 1, "2": 1, "3-5": 2, "6-10": 2,
+                                            "11+": 1}
+    assert _pie(customers, "east", may) == {"0": 1, "1": 1, "2": 1, "3-5": 2, "6-10": 1,
+                                            "11+": 0}
+    assert _pie(customers, "bj", may) == {"0": 0, "1": 0, "2": 0, "3-5": 0, "6-10": 2,
+                                          "11+": 1}
+    april = Filters(date(2024, 4, 1), date(2024, 4, 30))
+    assert _pie(customers, "boss", april) == {"0": 8, "1": 1, "2": 0, "3-5": 0, "6-10": 0,
+                                              "11+": 0}
+    boss = _scope(customers, "boss")
+    for by in ("department", "employee"):
+        pd.testing.assert_frame_equal(metrics.summary(customers, boss, may, by),
+                                      metrics.summary(customers, boss, RANGE, by))
+

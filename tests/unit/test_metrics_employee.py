@@ -205,3 +205,17 @@ def test_settings_change_validity_without_reimport(week: Database) -> None:
                                                   "min_valid_stay_minutes": 9.5}), "boss")
     k = metrics.kpis(week, _scope(week, "east"), WEEK)
     assert k["valid_visits"] == 4  # v2 (9 min 59 s) is now long enough
+
+
+def test_ranking_customers_for_a_whole_month_by_hand(week: Database) -> None:
+    """May 2024 holds only the week's visits, and a whole month reads employee_month (one
+    counted row per employee) instead of the visits: E1 visited C1, C2, C3 (3); E2 C1, C2
+    (2); E3 C2 (1). April has no visits: every count is 0."""
+    may = Filters(date(2024, 5, 1), date(2024, 5, 31))
+    assert metrics.whole_month(week, may.date_from, may.date_to)
+    frame = metrics.ranking(week, _scope(week, "east"), may)
+    counted = dict(zip(frame["employee_code"], frame["customers_visited"], strict=True))
+    assert counted == {"E1": 3, "E2": 2, "E3": 1}
+    april = metrics.ranking(week, _scope(week, "east"), Filters(date(2024, 4, 1),
+                                                                date(2024, 4, 30)))
+    assert set(april["customers_visited"]) == {0}
