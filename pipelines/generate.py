@@ -251,6 +251,7 @@ def build_demo(
         _build_visits(db, rng, spec, org, arch, cal, planned, report)
         with db.transaction() as cur:  # plans reach past the visits: summarise every day
             summaries.refresh(cur, None)
+            summaries.recount_employee_months(cur, None)
         report("users", 0.93)
         logins = _add_logins(db)
         logins.append(_add_phone_login(db))

@@ -44,8 +44,6 @@ def refresh(cur: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) 
         """,
         params,
     )
-    if days is None:  # a full rebuild (generator, settings change): every month too
-        recount_employee_months(cur, None)
     cur.execute(f"DELETE FROM plan_day_summary {plans_where}", params)
     cur.execute(
         f"""
@@ -265,7 +263,7 @@ def ensure_built(db: Database) -> None:
     if empty and has_data:
         with db.transaction() as cur:
             refresh(cur, None)
-    elif db.scalar("SELECT count(*) FROM employee_month") == 0 and db.scalar(
+    if db.scalar("SELECT count(*) FROM employee_month") == 0 and db.scalar(
             "SELECT EXISTS (SELECT 1 FROM visits)"):  # a file from before employee_month
         with db.transaction() as cur:
             recount_employee_months(cur, None)
