@@ -99,3 +99,19 @@ def build_map(factory: Factory, per_employee: int = 600) -> None:
     factory.load("customers", "\n".join(lines) + "\n")
     add_user(db, "east", "password-1", "supervisor", ("R1",))
     add_user(db, "bj", "password-3", "analyst", ("B21",))
+
+
+# The world of tests/integration/test_imports.py and test_streamed_import.py (the `world`
+# fixtures of tests/integration/conftest.py): departments HQ/R1/R2/B11/B12/B21, employees
+# E001-E003 (E003 inactive), customers C001 (located), C002 (no location) and C003 (E001
+# and E002).
+EMPLOYEES = (
+    "code,name,department_code,status\n"
+    "E001,张三,B11,active\nE002,李四,B12,在职\nE003,王五,B21,离职\n"
+)
+CUSTOMERS = (
+    "code,name,grade,longitude,latitude,department_code,owner_codes\n"
+    "C001,客户一,A,121.4737,31.2304,B11,E001\n"
+    "C002,客户二,,,,,E002\n"
+    "C003,客户三,B,121.5,31.2,,E001;E002\n"
+)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from pipelines.db import Database
+from tests.conftest import Factory
+from tests.datasets import CUSTOMERS, EMPLOYEES
 from tests.live import LiveServer, LoginFn, build_database, live_server, login_with
 
 
@@ -32,3 +36,27 @@ def login(server: LiveServer) -> LoginFn:
         return login_with(server.url, session, user, password)
 
     return do_login
+
+
+@pytest.fixture(scope="module")
+def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The database of `world`, built once through the import path, then closed."""
+    path = tmp_path_factory.mktemp("world") / "world.duckdb"
+    with Database(path) as database:
+        database.init_schema()
+        factory = Factory(database)
+        factory.org()
+        factory.load("employees", EMPLOYEES)
+        factory.load("customers", CUSTOMERS)
+        database.checkpoint()
+    return path
+
+
+@pytest.fixture
+def world(world_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A fresh copy of: departments HQ/R1/R2/B11/B12/B21, employees E001-E003 (E003
+    inactive), customers C001 (located), C002 (no location) and C003 (E001 and E002)."""
+    path = tmp_path / "world.duckdb"
+    shutil.copyfile(world_file, path)
+    with Database(path) as database:
+        yield database

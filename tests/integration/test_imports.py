@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shutil
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,46 +14,11 @@ import pytest
 from pipelines import audit, business_settings, derive, geo, load_visits
 from pipelines.db import Database
 from pipelines.imports import ImportResult, run_import
-from tests.conftest import Factory
 
 R = 6_371_008.8
 Problems = list[dict[str, Any]]
 
-EMPLOYEES = (
-    "code,name,department_code,status\n"
-    "E001,张三,B11,active\nE002,李四,B12,在职\nE003,王五,B21,离职\n"
-)
-CUSTOMERS = (
-    "code,name,grade,longitude,latitude,department_code,owner_codes\n"
-    "C001,客户一,A,121.4737,31.2304,B11,E001\n"
-    "C002,客户二,,,,,E002\n"
-    "C003,客户三,B,121.5,31.2,,E001;E002\n"
-)
 C001 = (121.4737, 31.2304)
-
-
-@pytest.fixture(scope="module")
-def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The database of `world`, built once through the import path, then closed."""
-    path = tmp_path_factory.mktemp("world") / "world.duckdb"
-    with Database(path) as database:
-        database.init_schema()
-        factory = Factory(database)
-        factory.org()
-        factory.load("employees", EMPLOYEES)
-        factory.load("customers", CUSTOMERS)
-        database.checkpoint()
-    return path
-
-
-@pytest.fixture
-def world(world_file: Path, tmp_path: Path) -> Iterator[Database]:
-    """A fresh copy of: departments HQ/R1/R2/B11/B12/B21, employees E001-E003 (E003
-    inactive), customers C001 (located), C002 (no location) and C003 (E001 and E002)."""
-    path = tmp_path / "world.duckdb"
-    shutil.copyfile(world_file, path)
-    with Database(path) as database:
-        yield database
 
 
 def load(db: Database, kind: str, text: str, **kwargs: Any) -> ImportResult:

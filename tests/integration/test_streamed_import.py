@@ -18,7 +18,6 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,33 +33,10 @@ from pipelines.imports import (
     run_import,
     run_import_csv_file,
 )
-from tests.conftest import Factory
-from tests.integration.test_imports import CUSTOMERS, DETECT_CASES, EMPLOYEES
+from tests.integration.test_imports import DETECT_CASES
 from tests.live import VISITLENS, _clean_env
 
 BIG = formats.MAX_ROWS + 5  # 1 048 580 data rows: over the sheet limit
-
-
-@pytest.fixture(scope="module")
-def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Departments, employees E001-E003 and customers C001-C003 (test_imports' world)."""
-    path = tmp_path_factory.mktemp("streamed-world") / "world.duckdb"
-    with Database(path) as database:
-        database.init_schema()
-        factory = Factory(database)
-        factory.org()
-        factory.load("employees", EMPLOYEES)
-        factory.load("customers", CUSTOMERS)
-        database.checkpoint()
-    return path
-
-
-@pytest.fixture
-def world(world_file: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "world.duckdb"
-    shutil.copyfile(world_file, path)
-    with Database(path) as database:
-        yield database
 
 
 def summary(result: ImportResult) -> dict[str, Any]:
