@@ -558,6 +558,10 @@ def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Send the session cookie only when a request changed the session: refreshed on
+        # every response, a callback that started before a language switch and ended
+        # after it put the old language back (seen once in CI as a Chinese login page).
+        SESSION_REFRESH_EACH_REQUEST=False,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,

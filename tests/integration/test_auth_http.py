@@ -260,6 +260,19 @@ def test_session_cookie_flags(server: LiveServer, login: LoginFn) -> None:
     assert "Secure" not in cookie  # VISITLENS_SECURE_COOKIES is off for plain HTTP
 
 
+def test_unchanged_session_is_not_sent_back(server: LiveServer, login: LoginFn) -> None:
+    """Only a request that changes the session sets its cookie: a slow callback answered
+    after a language switch cannot bring the old language back."""
+    session = logged_in(server, login, SUPERVISOR)
+    session.get(server.url + "/_dash-layout")  # the CSRF token is made once
+    for path in ("/_dash-layout", "/visits", "/healthz"):
+        response = session.get(server.url + path)
+        assert response.status_code == 200, path
+        assert "visitlens_session" not in response.headers.get("Set-Cookie", ""), path
+    switched = session.get(server.url + "/lang/zh", allow_redirects=False)  # as it was
+    assert "visitlens_session" in switched.headers.get("Set-Cookie", "")
+
+
 def test_logout_needs_the_csrf_token(server: LiveServer, login: LoginFn) -> None:
     session = logged_in(server, login, SUPERVISOR)
     refused = session.post(server.url + "/logout", allow_redirects=False)
