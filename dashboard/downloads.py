@@ -69,8 +69,8 @@ def _backup_view() -> Response:
     The copy is made by this process, the only one that may open the database file while
     the server runs, into a temporary file that is deleted once it has been sent.
     """
-    from datetime import datetime
 
+    from dashboard import display
     from dashboard.auth import NotAllowed, require_admin
     from dashboard.context import get_db, get_jobs
     from pipelines import audit
@@ -83,12 +83,13 @@ def _backup_view() -> Response:
         refused.status_code = 403
         return refused
     db = get_db()
+    stamp = display.company_now(display.zone_of(db)[1])  # the file name's time: company clock
     path = snapshot(db, get_jobs().file_path(".duckdb"))
     with db.transaction() as cur:
         audit.record(cur, scope.username, "backup.download", "database", None, None,
                      {"bytes": path.stat().st_size})
     response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                         download_name=f"visitlens-backup-{datetime.now():%Y%m%d-%H%M%S}.duckdb",
+                         download_name=f"visitlens-backup-{stamp:%Y%m%d-%H%M%S}.duckdb",
                          conditional=False)
     response.headers["Cache-Control"] = "no-store"
     response.call_on_close(lambda: path.unlink(missing_ok=True))

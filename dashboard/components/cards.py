@@ -1,4 +1,4 @@
-"""KPI cards and number formatting shared by the report pages."""
+"""KPI cards shared by the report pages (numbers formatted by dashboard.display)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from dash import html
 
-from dashboard.output import round2
+from dashboard.display import number, percent
+
+__all__ = ["Kpi", "kpi_cards", "number", "percent"]
 
 
 @dataclass(frozen=True)
@@ -16,22 +18,6 @@ class Kpi:
     value: str
     hint: str = ""
     tone: str = ""  # "", "green", "pink", "blue": the curve the number belongs to
-
-
-def number(value: float | int | None, decimals: int = 2) -> str:
-    """A number as shown: rounded half away from zero; '—' where undefined."""
-    if value is None or value != value:  # None or NaN
-        return "—"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{round2(value):,.{decimals}f}"
-
-
-def percent(value: float | None) -> str:
-    """A fraction as a percentage with one decimal; '—' where undefined."""
-    if value is None or value != value:
-        return "—"
-    return f"{round2(value * 100):.1f}%"
 
 
 def kpi_cards(items: Sequence[Kpi]) -> list[html.Div]:

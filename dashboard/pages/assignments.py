@@ -8,7 +8,6 @@ the server in each callback (pipelines.customers writes and audits).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import Any
 
 import dash
@@ -16,7 +15,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import archive, metrics, output
+from dashboard import archive, display, metrics, output
 from dashboard.auth import NotAllowed, current_scope, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.export import export_controls, poll_export, start_export
@@ -358,7 +357,7 @@ def export_table(_clicks: Any) -> tuple[Any, Any, bool]:
     headers = {f: _(label) for f, label in EXPORT_FIELDS.items()}
     return start_export(scope, lambda: [ExportTable("person_customers", headers, len(frame),
                                                     [frame])],
-                        f"{_('Person-customer table')} {date.today():%Y%m%d}.zip")
+                        f"{_('Person-customer table')} {display.file_date(db)}.zip")
 
 
 @callback(

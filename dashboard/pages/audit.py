@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import output
+from dashboard import audit_view, display, output
 from dashboard.auth import NotAllowed, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.cards import number
@@ -27,7 +27,8 @@ def layout(**query_args: Any) -> Component:
     if not is_admin():
         return frame
     columns = [
-        {"field": "logged_at", "headerName": _("Time"), "width": 170},
+        {"field": "logged_at", "headerName": display.zoned(_("Time"), display.zone_of(
+            get_db())[0]), "width": 190},
         {"field": "username", "headerName": _("User"), "width": 110},
         {"field": "action", "headerName": _("Action"), "width": 160},
         {"field": "entity", "headerName": _("Record type"), "width": 110},
@@ -78,10 +79,16 @@ def rows(request: Any, search: Any) -> tuple[dict[str, Any], str]:
     db = get_db()
     total = int(query(db, "audit_count", params)["total"].iloc[0])
     frame = query(db, "audit_page", params | {"limit": block.limit, "offset": block.start})
-    fields = ["logged_at", "username", "action", "entity", "entity_key", "before_json",
-              "after_json"]
-    return grid.response(output.records(frame, fields), total), _(
+    fields = ["username", "action", "entity", "entity_key"]
+    zone = display.zone_of(db)[1]
+    rows = output.records(frame, fields)
+    for row, logged, before, after in zip(rows, frame["logged_at"], frame["before_json"],
+                                          frame["after_json"], strict=True):
+        row["logged_at"] = display.company_time(logged, zone)
+        row["before_json"], row["after_json"] = audit_view.readable(before, after)
+    return grid.response(rows, total), _(
         "{count} entries").format(count=number(total))
 
 
+grid.register_refresh(ids.AUDIT_GRID)  # without it a search never reaches the grid
 dash.register_page(__name__, layout=layout, **registration(KEY))

@@ -17,7 +17,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import archive, output
+from dashboard import archive, display, output
 from dashboard.archive import ArchiveFilters
 from dashboard.auth import NotAllowed, current_scope, is_admin, require_admin
 from dashboard.components import grid, ids
@@ -115,7 +115,8 @@ def layout(**query: Any) -> Component:
                             ids.CUST_EXPORT_POLL, ids.CUST_EXPORT_STATUS),
         ]),
         html.Div(id=ids.CUST_MESSAGE, role="status"),
-        grid.server_grid(ids.CUST_GRID, _columns(), height="460px", row_id="code",
+        grid.server_grid(ids.CUST_GRID, _columns(display.zone_of(db)[0]), height="460px",
+                         row_id="code",
                          extra_options={"rowSelection": {"mode": "multiRow",
                                                          "headerCheckbox": False}
                                         if admin else None}),
@@ -126,7 +127,7 @@ def layout(**query: Any) -> Component:
     return frame
 
 
-def _columns() -> list[dict[str, Any]]:
+def _columns(zone_name: str) -> list[dict[str, Any]]:
     columns: list[dict[str, Any]] = [
         {"field": "code", "headerName": _(FIELDS["code"]), "sortable": True, "width": 130,
          "pinned": "left"},
@@ -137,7 +138,8 @@ def _columns() -> list[dict[str, Any]]:
         {"field": "department_name", "headerName": _(FIELDS["department_code"])},
         {"field": "phone", "headerName": _(FIELDS["phone"]), "width": 140},
         {"field": "address", "headerName": _(FIELDS["address"]), "width": 260},
-        {"field": "updated_at", "headerName": _("Updated"), "sortable": True, "width": 170},
+        {"field": "updated_at", "headerName": display.zoned(_("Updated"), zone_name),
+         "sortable": True, "width": 190},
     ]
     return columns
 
@@ -214,12 +216,15 @@ def _filters(search: Any, grades: Any, department: Any, owner: Any,
 
 @callback(
     Output(grid.version_id(ids.CUST_GRID), "data"),
+    Output(ids.CUST_GRID, "selectedRows"),
     *LIST_INPUTS,
     Input(ids.CUST_CHANGES, "data"),
     State(grid.version_id(ids.CUST_GRID), "data"),
 )
-def refresh_list(*args: Any) -> int:
-    return grid.next_version(args[-1])
+def refresh_list(*args: Any) -> tuple[int, list[Any]]:
+    """Fetch the list again, and clear the selection: the grid keeps ticks by row id, so a
+    deleted customer would show ticked among the deleted ones without the user ticking it."""
+    return grid.next_version(args[-1]), []
 
 
 @callback(
@@ -236,16 +241,19 @@ def list_rows(request: Any, search: Any, grades: Any, department: Any, owner: An
     if block is None:
         raise PreventUpdate
     try:
-        rows, total = archive.search(get_db(), current_scope(),
+        db = get_db()
+        rows, total = archive.search(db, current_scope(),
                                      _filters(search, grades, department, owner, flags),
                                      sort=block.sort or "code", descending=block.descending,
                                      offset=block.start, limit=block.limit)
     except (ScopeError, FilterError):
         return grid.response([], 0), _("Not allowed: that filter is outside your scope.")
     records = output.records(rows, ["code", "name", "grade", "owners", "department_name",
-                                    "phone", "address", "updated_at", "deleted"])
-    for row in records:
+                                    "phone", "address", "deleted"])
+    zone = display.zone_of(db)[1]
+    for row, updated in zip(records, rows["updated_at"], strict=True):
         row["grade"] = row["grade"] or _("Unrated")
+        row["updated_at"] = display.company_time(updated, zone)
     return grid.response(records, total), _("{count} customers").format(count=number(total))
 
 
@@ -294,10 +302,11 @@ def show_record(code: Any, _changes: Any) -> Any:
         found = archive.record(db, scope, code)
     except ScopeError:
         return message(_("Not allowed: that customer is outside your scope."), False)
-    return _record_view(found, is_admin())
+    return _record_view(found, is_admin(), display.zone_of(db))
 
 
-def _record_view(found: dict[str, Any], admin: bool) -> html.Div:
+def _record_view(found: dict[str, Any], admin: bool,
+                 zone: tuple[str, Any]) -> html.Div:
     c = found["customer"]
     values = output.records(_one(c), list(c))[0]
 
@@ -311,7 +320,9 @@ def _record_view(found: dict[str, Any], admin: bool) -> html.Div:
     details += row(_(FIELDS["department_code"]), values["department_name"])
     details += row(_("Location"), None if values["longitude"] is None
                    else f"{values['longitude']}, {values['latitude']} (WGS-84)")
-    details += row(_("Updated"), f"{values['updated_at']} {values['updated_by'] or ''}")
+    details += row(display.zoned(_("Updated"), zone[0]),
+                   f"{display.company_time(c['updated_at'], zone[1])} "
+                   f"{values['updated_by'] or ''}".strip())
     owners = [html.Li(f"{o['employee_name']} ({o['employee_code']})" + (
         "" if o["how"] == "direct" else " · " + _("shared from {employee}").format(
             employee=o["shared_from"])))
@@ -321,7 +332,7 @@ def _record_view(found: dict[str, Any], admin: bool) -> html.Div:
                            html.Td(f"{v['employee_name'] or ''} ({v['employee_code']})"),
                            html.Td(number(v["stay_minutes"])),
                            html.Td(_("Valid") if int(v["invalid_mask"]) == 0 else
-                                   ", ".join(reasons_of(int(v["invalid_mask"]))))])
+                                   display.reasons_text(reasons_of(int(v["invalid_mask"]))))])
                   for v in visits.to_dict("records")]
     head: list[Component] = [html.H2(values["name"], className="vl-card-title")]
     if values["deleted"]:
@@ -530,12 +541,11 @@ def export_customers(_clicks: Any, search: Any, grades: Any, department: Any, ow
     except (ScopeError, FilterError):
         return None, message(_("Not allowed: that filter is outside your scope."), False), \
             True
-    headers = {f: _(FIELDS[f]) if f in FIELDS else _("Department name")
+    headers = {f: _("Department code") if f == "department_code" else
+               _("Department name") if f == "department_name" else _(FIELDS[f])
                for f in EXPORT_FIELDS}
-    from datetime import date
-
     return start_export(scope, lambda: [ExportTable("customers", headers, len(rows), [rows])],
-                        f"{_('Customers')} {date.today():%Y%m%d}.zip")
+                        f"{_('Customers')} {display.file_date(db)}.zip")
 
 
 @callback(

@@ -35,6 +35,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
+from dashboard import display
 from dashboard.auth import NotAllowed, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.cards import Kpi, kpi_cards, number
@@ -291,9 +292,13 @@ def _column_label(kind: str, column: str | None) -> str:
 
 
 def _history_rows() -> list[dict[str, Any]]:
-    rows = records(query(get_db(), "import_history_list", {"limit": HISTORY_LIMIT}),
-                   HISTORY_FIELDS)
-    for row in rows:
+    """The latest imports; their times (server clock) on the company's wall clock."""
+    db = get_db()
+    frame = query(db, "import_history_list", {"limit": HISTORY_LIMIT})
+    rows = records(frame, HISTORY_FIELDS)
+    zone = display.zone_of(db)[1]
+    for row, started in zip(rows, frame["started_at"], strict=True):
+        row["started_at"] = display.company_time(started, zone)
         row["kind_label"] = _(KIND_NAMES.get(row["kind"], row["kind"]))
         if row["username"] is None:
             row["username"] = _("(command line)")
@@ -371,7 +376,8 @@ def layout(**query_args: Any) -> Component:
                 id=ids.IMPORT_HISTORY_GRID, rowData=_history_rows(),
                 className="ag-theme-quartz", getRowId="params.data.import_id",
                 columnDefs=[
-                    {"field": "started_at", "headerName": _("Time"), "width": 180},
+                    {"field": "started_at", "headerName": display.zoned(
+                        _("Time"), display.zone_of(get_db())[0]), "width": 190},
                     {"field": "username", "headerName": _("User"), "width": 130},
                     {"field": "kind_label", "headerName": _("Kind of data"), "width": 120},
                     {"field": "filename", "headerName": _("File"), "flex": 1,

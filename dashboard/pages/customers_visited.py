@@ -380,9 +380,14 @@ def _export_tables(db: Any, scope: Any, filters: Filters, by: str,
                        "grade": _("Grade"), **{m: _(label) for m, label in MEASURES.items()}}
     customers = metrics.customer_list(db, scope, filters, buckets, limit=None).rows
     customers["grade"] = [g if g else _("Unrated") for g in customers["grade"]]
-    list_headers = {f: _(label) for f, label in LIST_LABELS.items()}
-    return [frame_table("summary", summary_headers, summary),
-            frame_table("customers", list_headers, customers)]
+    list_headers: dict[str, str] = {}
+    for f, label in LIST_LABELS.items():
+        if f == "department_name":  # the code next to the name the grid shows
+            list_headers["department_code"] = _("Department code")
+        list_headers[f] = _(label)
+    return [frame_table("summary", summary_headers, summary,
+                        counts=("customers", "visited_customers", "visits")),
+            frame_table("customers", list_headers, customers, counts=("visits", "days_since"))]
 
 
 @callback(

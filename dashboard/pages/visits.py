@@ -8,6 +8,7 @@ come from dashboard.metrics, the same functions as `visitlens report`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -15,10 +16,10 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, metrics, output
+from dashboard import display, figures, metrics, output
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
-from dashboard.components.cards import Kpi, kpi_cards, number, percent
+from dashboard.components.cards import Kpi, kpi_cards
 from dashboard.components.export import export_controls, poll_export, start_export
 from dashboard.components.filter_bar import (
     build_employee_filter,
@@ -30,6 +31,7 @@ from dashboard.components.filter_bar import (
 from dashboard.components.notices import refusal
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
+from dashboard.display import REASON_LABELS, number, percent
 from dashboard.exports import ExportTable, frame_table
 from dashboard.i18n import N_, _
 from dashboard.metrics import FilterError, Filters
@@ -46,7 +48,8 @@ FIELD_LABELS: Mapping[str, str] = {
     "rank": N_("Rank"),
     "employee_code": N_("Employee code"),
     "employee_name": N_("Employee"),
-    "department_code": N_("Department"),
+    "department_code": N_("Department code"),
+    "department_name": N_("Department"),
     "visits": N_("Visits"),
     "valid_visits": N_("Valid visits"),
     "daily_avg": N_("Daily average"),
@@ -70,17 +73,10 @@ FIELD_LABELS: Mapping[str, str] = {
     "valid": N_("Valid"),
     "invalid_reasons": N_("Reasons"),
 }
-REASON_LABELS: Mapping[str, str] = {
-    "no_checkout": N_("No check-out"),
-    "short_stay": N_("Stay too short"),
-    "no_checkin_location": N_("No check-in location"),
-    "no_customer_location": N_("Customer has no location"),
-    "checkin_far": N_("Check-in too far"),
-    "checkout_far": N_("Check-out too far"),
-}
-SOURCE_LABELS: Mapping[str, str] = {"net": N_("Network"), "cell": N_("Cell tower"),
-                                    "gps": N_("GPS")}
-RANKING_EXPORT_FIELDS = ("rank", *[f for f in output.REPORT_FIELDS["ranking"] if f != "rank"])
+RANKING_EXPORT_FIELDS = ("rank", "employee_code", "employee_name", "department_code",
+                         "department_name", *[f for f in output.REPORT_FIELDS["ranking"] if f
+                                              not in ("rank", "employee_code", "employee_name",
+                                                      "department_code")])
 DETAIL_EXPORT_FIELDS = ("visit_id", "check_in_at", "check_out_at", "employee_code",
                         "employee_name", "customer_code", "customer_name", "customer_deleted",
                         "customer_address", "stay_minutes", "check_in_source",
@@ -147,7 +143,7 @@ def _ranking_section(sort: str, tab: str) -> html.Div:
         {"field": "employee_name", "headerName": _(FIELD_LABELS["employee_name"]),
          "pinned": "left", "cellClass": "vl-link-cell"},
         {"field": "employee_code", "headerName": _(FIELD_LABELS["employee_code"]), "width": 110},
-        {"field": "department_name", "headerName": _(FIELD_LABELS["department_code"])},
+        {"field": "department_name", "headerName": _(FIELD_LABELS["department_name"])},
         *[{"field": f, "headerName": _(FIELD_LABELS[f]), "type": "numericColumn", "width": 120}
           for f in ("visits", "valid_visits", "daily_avg", "planned", "planned_done")],
         {"field": "completion_rate_text", "headerName": _(FIELD_LABELS["completion_rate"]),
@@ -316,15 +312,22 @@ def update_ranking(department: Any, start: Any, end: Any, employees: Any, sort: 
     return bars, grid.next_version(version)
 
 
-def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
+def _department_names(db: Any, frame: Any) -> list[str]:
+    """The department name of each ranking row (its code where the name is missing)."""
     from dashboard.sql import query
 
     names = query(db, "department_names", {"codes": sorted(set(frame["department_code"]))})
     by_code = dict(zip(names["code"], names["name"], strict=True))
+    return [by_code.get(code, code) for code in frame["department_code"]]
+
+
+def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
     rows = output.records(frame, [*output.REPORT_FIELDS["ranking"]])
-    for row in rows:
-        row["department_name"] = by_code.get(row["department_code"], row["department_code"])
-        row["completion_rate_text"] = percent(row["completion_rate"])
+    names = _department_names(db, frame)
+    # The rate text comes from the unrounded fraction (records() rounds to 2 decimals).
+    for row, name, rate in zip(rows, names, frame["completion_rate"], strict=True):
+        row["department_name"] = name
+        row["completion_rate_text"] = percent(rate)
     return rows
 
 
@@ -395,19 +398,15 @@ def refresh_detail(*args: Any) -> int:
 def _detail_rows(frame: Any) -> list[dict[str, Any]]:
     rows = output.records(frame, [*DETAIL_EXPORT_FIELDS])
     deleted = _("customer deleted")
-    # Translated once per block, not once per cell.
-    sources = {code: _(label) for code, label in SOURCE_LABELS.items()}
-    reason_words = {code: _(label) for code, label in REASON_LABELS.items()}
-    valid, invalid = _("Valid"), _("Invalid")
     for row in rows:
         reasons = row["invalid_reasons"] or []
         row["employee_label"] = f"{row['employee_name'] or ''} ({row['employee_code']})"
         row["customer_label"] = f"{row['customer_name'] or ''} ({row['customer_code']})" + (
             f" · {deleted}" if row["customer_deleted"] else "")
-        row["check_in_source_label"] = sources.get(row["check_in_source"], "")
-        row["check_out_source_label"] = sources.get(row["check_out_source"], "")
-        row["valid_label"] = valid if row["valid"] else invalid
-        row["reasons_label"] = "、".join(reason_words[r] for r in reasons)
+        row["check_in_source_label"] = display.source_word(row["check_in_source"])
+        row["check_out_source_label"] = display.source_word(row["check_out_source"])
+        row["valid_label"] = display.valid_word(row["valid"])
+        row["reasons_label"] = display.reasons_text(reasons)
         row["_short"] = "short_stay" in reasons
         row["_ci_far"] = "checkin_far" in reasons
         row["_co_far"] = "checkout_far" in reasons
@@ -498,23 +497,50 @@ def remember_filters(department: Any, preset: Any, start: Any, end: Any, employe
 
 # -- export ---------------------------------------------------------------------------------
 def _export_tables(db: Any, scope: Any, filters: Filters) -> list[ExportTable]:
-    """Ranking and detail of the filters, headers in the user's language."""
+    """Ranking and detail of the filters, in the words of the page and the user's language."""
     ranking = metrics.ranking(db, scope, filters)
+    ranking["department_name"] = _department_names(db, ranking)
     total, batches = metrics.detail_batches(db, scope, filters)
-    labels = {r: _(REASON_LABELS[r]) for r in REASONS}
+    words = _DetailWords.current()
+    rate = _(FIELD_LABELS["completion_rate"])
     return [
-        frame_table("ranking", {f: _(FIELD_LABELS[f]) for f in RANKING_EXPORT_FIELDS}, ranking),
+        frame_table("ranking", {f: _(FIELD_LABELS[f]) for f in RANKING_EXPORT_FIELDS}, ranking,
+                    rates={"completion_rate": display.fraction_header(rate)},
+                    counts=("rank", "visits", "valid_visits", "planned", "planned_done",
+                            "customers_visited")),
         ExportTable("detail", {f: _(FIELD_LABELS[f]) for f in DETAIL_EXPORT_FIELDS}, total,
-                    _translated_reasons(batches, labels)),
+                    words.apply(batches)),
     ]
 
 
-def _translated_reasons(batches: Any, labels: Mapping[str, str]) -> Any:
-    """Reason codes as the user's words (labels made in the request, used in the job)."""
-    for frame in batches:
-        frame["invalid_reasons"] = [[labels[r] for r in reasons]
-                                    for reasons in frame["invalid_reasons"]]
-        yield frame
+@dataclass(frozen=True)
+class _DetailWords:
+    """The words the detail grid shows, taken in the request for the export job."""
+
+    sources: Mapping[Any, str]
+    valid: Mapping[bool, str]
+    deleted: Mapping[bool, str]
+    reasons: Mapping[str, str]
+    separator: str
+
+    @classmethod
+    def current(cls) -> _DetailWords:
+        return cls({code: display.source_word(code) for code in display.SOURCE_LABELS},
+                   {True: display.valid_word(True), False: display.valid_word(False)},
+                   {True: _("Yes"), False: _("No")},
+                   dict(zip(REASONS, display.reason_words(REASONS), strict=True)), _(", "))
+
+    def apply(self, batches: Any) -> Any:
+        """Codes and flags as words, batch by batch (runs in the job)."""
+        for frame in batches:
+            frame["check_in_source"] = [self.sources.get(v, "") for v in frame["check_in_source"]]
+            frame["check_out_source"] = [self.sources.get(v, "")
+                                         for v in frame["check_out_source"]]
+            frame["valid"] = [self.valid[bool(v)] for v in frame["valid"]]
+            frame["customer_deleted"] = [self.deleted[bool(v)] for v in frame["customer_deleted"]]
+            frame["invalid_reasons"] = [self.separator.join(self.reasons[r] for r in reasons)
+                                        for reasons in frame["invalid_reasons"]]
+            yield frame
 
 
 @callback(
