@@ -287,40 +287,76 @@ def _import_samples(db: Database, folder: Path) -> dict[str, tuple[bool, int, in
     return results
 
 
-def test_samples_import_into_a_fresh_database(db: Database, tmp_path: Path) -> None:
-    folder = tmp_path / "samples"
-    written = generate.write_samples(folder)
-    assert sorted(p.name for p in written) == sorted(n for n, _ in generate.SAMPLE_FILES)
+@pytest.fixture(scope="module")
+def demo_with_samples(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small demo database (its own seed) and the samples `visitlens demo` wrote."""
+    folder = tmp_path_factory.mktemp("samples-demo")
+    path = folder / "demo.duckdb"
+    build_demo(str(path), "small", SEED + 3, samples_dir=folder / "samples", anchor=ANCHOR)
+    return path, folder / "samples"
+
+
+def test_demo_writes_the_committed_samples(demo_with_samples: tuple[Path, Path]) -> None:
+    _path, folder = demo_with_samples
+    committed = Path(__file__).resolve().parents[2] / "data" / "samples"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted([*(n for n, _ in generate.SAMPLE_FILES), generate.ERRORS_SAMPLE])
+    assert names == sorted(p.name for p in committed.iterdir())
+    for name in names:
+        assert (folder / name).read_bytes() == (committed / name).read_bytes(), name
     assert (folder / "customers.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     (folder / "customers_gbk.csv").read_bytes().decode("gbk")
-    results = _import_samples(db, folder)
-    for name, (_ok, rows, inserted, skipped) in results.items():
-        assert 10 <= rows <= 25 and inserted == rows and skipped == 0, name
-    assert db.scalar("SELECT count(*) FROM customers") == 3 * len(generate.SAMPLE_CUSTOMERS)
-    # the GCJ-02 customer is stored in WGS-84, the +08:00 visit in local time
-    lon, lat = _row(db, "SELECT longitude, latitude FROM customers WHERE code = 'SC000003'")
-    assert abs(lon - 123.4420) < 1e-5 and abs(lat - 41.7860) < 1e-5
-    assert db.scalar("SELECT check_in_at FROM visits WHERE visit_id = 'SV0000008'") == datetime(
-        2026, 11, 18, 10, 5)
-    assert db.scalar("SELECT phone FROM customers WHERE code = 'SC200001'") == "13840001234"
-
-    for name, kind in generate.SAMPLE_FILES:
-        if kind in ("visits", "plans", "holidays"):
-            again = run_import(db, kind, (folder / name).read_bytes(), name, "tests")
-            assert again.ok and again.inserted == 0 and again.skipped == again.rows, name
 
 
-def test_samples_import_into_the_demo_database(tmp_path: Path) -> None:
-    path = tmp_path / "demo.duckdb"
-    build_demo(str(path), "small", SEED, samples_dir=tmp_path / "samples", anchor=ANCHOR)
-    build_demo(str(path), "small", SEED, samples_dir=tmp_path / "samples", anchor=ANCHOR)
-    with Database(path) as demo_db:
-        plans_before = demo_db.scalar("SELECT max(plan_id) FROM plans")
-        results = _import_samples(demo_db, tmp_path / "samples")
-        assert all(inserted == rows for _ok, rows, inserted, _s in results.values())
-        # the plan ids continue after the generated ones
-        assert demo_db.scalar("SELECT min(plan_id) FROM plans p JOIN plan_items i USING "
-                              "(plan_id) WHERE i.customer_code LIKE 'SC%'") == plans_before + 1
+def test_customer_samples_import_on_their_own_into_the_demo(
+        demo_with_samples: tuple[Path, Path], tmp_path: Path) -> None:
+    """The first file a user tries (e.g. the GBK one) detects clean in a fresh demo."""
+    path, folder = demo_with_samples
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(path.read_bytes())
+    with Database(copy) as db:
+        for name in ("customers_gbk.csv", "customers.csv", "customers.xlsx"):
+            result = run_import(db, "customers", (folder / name).read_bytes(), name, "tests",
+                                detect_only=True)
+            assert result.ok and result.rows == len(generate.SAMPLE_CUSTOMERS), (
+                name, result.as_json()["problems"])
+
+
+def test_samples_import_into_a_fresh_demo_in_order(demo_with_samples: tuple[Path, Path],
+                                                   tmp_path: Path) -> None:
+    path, folder = demo_with_samples
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(path.read_bytes())
+    with Database(copy) as db:
+        before = db.scalar("SELECT count(*) FROM customers")
+        results = _import_samples(db, folder)
+        for name, (_ok, rows, inserted, skipped) in results.items():
+            assert 10 <= rows <= 25 and inserted == rows and skipped == 0, name
+        assert db.scalar("SELECT count(*) FROM customers") == before + 3 * len(
+            generate.SAMPLE_CUSTOMERS)
+        # the GCJ-02 customer is stored in WGS-84, the +08:00 visit in local time
+        lon, lat = _row(db, "SELECT longitude, latitude FROM customers WHERE code = 'SC000003'")
+        assert abs(lon - 123.4420) < 1e-5 and abs(lat - 41.7860) < 1e-5
+        assert db.scalar("SELECT check_in_at FROM visits WHERE visit_id = 'SV0000008'") == \
+            datetime(2026, 11, 18, 10, 5)
+        assert db.scalar("SELECT phone FROM customers WHERE code = 'SC200001'") == "13840001234"
+        for name, kind in generate.SAMPLE_FILES:
+            if kind in ("visits", "plans", "holidays"):
+                again = run_import(db, kind, (folder / name).read_bytes(), name, "tests")
+                assert again.ok and again.inserted == 0 and again.skipped == again.rows, name
+
+
+def test_the_errors_sample_gives_its_documented_problems(
+        demo_with_samples: tuple[Path, Path]) -> None:
+    """customers_with_errors.csv: one problem per row 3..10 (README, 'Importing files')."""
+    path, folder = demo_with_samples
+    with Database(path) as db:
+        result = run_import(db, "customers", (folder / generate.ERRORS_SAMPLE).read_bytes(),
+                            generate.ERRORS_SAMPLE, "tests", detect_only=True)
+    assert not result.ok
+    found = [(p["row"], p["column"]) for p in result.as_json()["problems"]]
+    assert found == [(3, "grade"), (4, "longitude"), (5, "latitude"), (6, "department_code"),
+                     (7, "owner_codes"), (8, "code"), (9, "code"), (10, "code")]
 
 
 def test_sample_files_are_stable() -> None:
