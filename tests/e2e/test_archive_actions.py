@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import ADMIN, LiveServer, build_database, live_server
+from tests.live import ADMIN, SUPERVISOR, LiveServer, Login, build_database, live_server
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +32,8 @@ def server(shell_db: Path) -> Iterator[LiveServer]:
         yield running
 
 
-@pytest.fixture
-def page(server: LiveServer, chromium: Any) -> Iterator[Any]:
-    """An admin's page (Chinese), failing the test on any console error."""
+def open_as(server: LiveServer, chromium: Any, user: Login) -> Iterator[Any]:
+    """A logged-in page (Chinese), failing the test on any console error."""
     context = chromium.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     problems: list[str] = []
     tab = context.new_page()
@@ -41,8 +41,8 @@ def page(server: LiveServer, chromium: Any) -> Iterator[Any]:
            if m.type == "error" and "ERR_NAME_NOT_RESOLVED" not in m.text else None)
     tab.on("pageerror", lambda e: problems.append(str(e)))
     tab.goto(server.url + "/login")
-    tab.fill("#username", ADMIN.username)
-    tab.fill("#password", ADMIN.password)
+    tab.fill("#username", user.username)
+    tab.fill("#password", user.password)
     tab.click("button[type=submit]")
     tab.wait_for_url("**/visits**")
     try:
@@ -50,6 +50,16 @@ def page(server: LiveServer, chromium: Any) -> Iterator[Any]:
     finally:
         context.close()
     assert problems == []
+
+
+@pytest.fixture
+def page(server: LiveServer, chromium: Any) -> Iterator[Any]:
+    yield from open_as(server, chromium, ADMIN)
+
+
+@pytest.fixture
+def supervisor_page(server: LiveServer, chromium: Any) -> Iterator[Any]:
+    yield from open_as(server, chromium, SUPERVISOR)
 
 
 def checkbox(page: Any, code: str) -> Any:
@@ -86,6 +96,7 @@ def test_audit_search_refreshes_the_grid(page: Any, server: LiveServer) -> None:
     count = page.locator("#vl-audit-count")
     rows = page.locator("#vl-audit-grid .ag-center-cols-container .ag-row")
     rows.first.wait_for(timeout=20_000)
+    expect(count).to_have_text(re.compile(r"\d"), timeout=15_000)
     everything = count.inner_text()
     search = page.get_by_placeholder("用户、操作或记录")
     search.fill("nothing-matches-this")
@@ -96,3 +107,16 @@ def test_audit_search_refreshes_the_grid(page: Any, server: LiveServer) -> None:
     search.press("Enter")
     expect(rows.first).to_be_visible(timeout=15_000)
     expect(count).to_have_text(everything)
+
+
+def test_read_only_list_refreshes_without_errors(supervisor_page: Any,
+                                                 server: LiveServer) -> None:
+    """Clearing the selection on refresh is harmless where the list has no selection."""
+    page = supervisor_page
+    page.goto(server.url + "/customers")
+    rows = page.locator("#vl-cust-grid .ag-center-cols-container .ag-row")
+    rows.first.wait_for(timeout=20_000)
+    search = page.get_by_placeholder("编码、名称、电话或地址")
+    search.fill("C001")
+    search.press("Enter")
+    expect(rows).to_have_count(1, timeout=15_000)
