@@ -398,15 +398,16 @@ def refresh_detail(*args: Any) -> int:
 def _detail_rows(frame: Any) -> list[dict[str, Any]]:
     rows = output.records(frame, [*DETAIL_EXPORT_FIELDS])
     deleted = _("customer deleted")
+    words = _DetailWords.current()  # translated once per block, not once per cell
     for row in rows:
         reasons = row["invalid_reasons"] or []
         row["employee_label"] = f"{row['employee_name'] or ''} ({row['employee_code']})"
         row["customer_label"] = f"{row['customer_name'] or ''} ({row['customer_code']})" + (
             f" · {deleted}" if row["customer_deleted"] else "")
-        row["check_in_source_label"] = display.source_word(row["check_in_source"])
-        row["check_out_source_label"] = display.source_word(row["check_out_source"])
-        row["valid_label"] = display.valid_word(row["valid"])
-        row["reasons_label"] = display.reasons_text(reasons)
+        row["check_in_source_label"] = words.sources.get(row["check_in_source"], "")
+        row["check_out_source_label"] = words.sources.get(row["check_out_source"], "")
+        row["valid_label"] = words.valid[bool(row["valid"])]
+        row["reasons_label"] = words.separator.join(words.reasons[r] for r in reasons)
         row["_short"] = "short_stay" in reasons
         row["_ci_far"] = "checkin_far" in reasons
         row["_co_far"] = "checkout_far" in reasons
