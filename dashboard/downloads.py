@@ -66,16 +66,22 @@ def _job_view(job_id: str) -> Response:
 def _backup_view() -> Response:
     """A consistent copy of the whole database, for administrators (audited, refusals too).
 
-    The copy is made by this process, the only one that may open the database file while
+    A POST with the CSRF token (the settings page's form): a link or a top-level navigation
+    from elsewhere cannot make the server build a whole backup. The copy is made by this
+    process, the only one that may open the database file while
     the server runs, into a temporary file that is deleted once it has been sent.
     """
     from datetime import datetime
 
-    from dashboard.auth import NotAllowed, require_admin
+    from dashboard.auth import NotAllowed, form_csrf_ok, require_admin
     from dashboard.context import get_db, get_jobs
     from pipelines import audit
     from pipelines.backup import snapshot
 
+    if not form_csrf_ok():
+        refused = jsonify({"error": "invalid CSRF token"})
+        refused.status_code = 403
+        return refused
     try:
         scope = require_admin("backup.download")
     except NotAllowed:
@@ -101,4 +107,4 @@ def init_downloads(server: Flask) -> None:
         "/download/template/<kind>.xlsx", "visitlens_template", _template_view, methods=["GET"]
     )
     server.add_url_rule("/download/job/<job_id>", "visitlens_job", _job_view, methods=["GET"])
-    server.add_url_rule("/download/backup", "visitlens_backup", _backup_view, methods=["GET"])
+    server.add_url_rule("/download/backup", "visitlens_backup", _backup_view, methods=["POST"])

@@ -20,7 +20,7 @@ import requests
 from dashboard.components import ids
 from pipelines.db import Database
 from tests.dash_client import DashClient, key
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, download_backup, live_server
 from tests.security.support import (
     client,
     copy_world,
@@ -91,7 +91,7 @@ def settings_save(dash: DashClient, _server: LiveServer) -> requests.Response:
         key(ids.LIMIT_NET, "value"): 5000, key(ids.LIMIT_CELL, "value"): 5000,
         key(ids.LIMIT_GPS, "value"): 5000, key(ids.WORKDAYS, "value"): [1, 2, 3, 4, 5, 6, 7],
         key(ids.GRADES, "value"): "A, B", key(ids.EXPORT_DAYS, "value"): 366,
-        key(ids.TIMEZONE, "value"): "UTC"}, changed=(ids.SAVE, "n_clicks"))
+        key(ids.TIMEZONE, "value"): "UTC", key(ids.SESSION_IDLE, "value"): 5}, changed=(ids.SAVE, "n_clicks"))
 
 
 def holiday(button: str) -> Attempt:
@@ -111,7 +111,7 @@ def audit_rows(dash: DashClient, _server: LiveServer) -> requests.Response:
 
 
 def backup(dash: DashClient, server: LiveServer) -> requests.Response:
-    return dash.session.get(server.url + "/download/backup", timeout=60)
+    return download_backup(server.url, dash.session)
 
 
 # attempt name -> (call, the action the audit log records)
