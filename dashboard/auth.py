@@ -618,7 +618,7 @@ def _healthz_view() -> tuple[Response, int]:
 def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
     """Configure sessions, flask-login, the guard, the public routes and the headers."""
     server = cast("Flask", dash_app.server)
-    server.secret_key = secret.load(settings.db_path)
+    server.secret_key = secret.load(settings.secret_file)
     throttle.parse_limits(settings.login_limits)  # a bad VISITLENS_LOGIN_LIMITS stops here
     server.config.update(
         SESSION_COOKIE_NAME="visitlens_session",

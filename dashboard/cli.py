@@ -161,7 +161,7 @@ def cmd_secret_rotate(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.db)
     with _open(args) as db:  # first: refused while a server holds a DuckDB file
         try:
-            path = secret.rotate(settings.db_path)
+            path = secret.rotate(settings.secret_file)
         except secret.SecretError as exc:
             raise CliError(str(exc)) from exc
         with db.transaction() as cur:

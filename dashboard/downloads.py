@@ -101,6 +101,13 @@ def _backup_view() -> Response:
     return response
 
 
+def _backup_needs_post() -> Response:
+    """GET (a link, a navigation): 405 and no backup; Dash's pages would answer otherwise."""
+    refused = jsonify({"error": "a backup is made by the settings page's button (POST)"})
+    refused.status_code = 405
+    return refused
+
+
 def init_downloads(server: Flask) -> None:
     """Register the download routes on the Flask app."""
     server.add_url_rule(
@@ -108,3 +115,5 @@ def init_downloads(server: Flask) -> None:
     )
     server.add_url_rule("/download/job/<job_id>", "visitlens_job", _job_view, methods=["GET"])
     server.add_url_rule("/download/backup", "visitlens_backup", _backup_view, methods=["POST"])
+    server.add_url_rule("/download/backup", "visitlens_backup_get", _backup_needs_post,
+                        methods=["GET"])

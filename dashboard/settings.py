@@ -94,6 +94,15 @@ class Settings:
             "visitlens-jobs"
 
     @property
+    def secret_file(self) -> Path:
+        """The session key's file when $VISITLENS_SECRET_KEY is not set (pipelines.secret):
+        next to the DuckDB file, or in the job folder every ClickHouse web process shares."""
+        from pipelines.secret import secret_path
+
+        return secret_path(self.db_path) if self.embedded else \
+            self.job_folder / "visitlens-session.secret"
+
+    @property
     def store_location(self) -> str:
         return self.db_path if self.embedded else self.clickhouse_url
 

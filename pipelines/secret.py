@@ -3,7 +3,8 @@
 It used to live in the ``settings`` table, so every backup carried it and whoever held a
 backup could sign an admin's cookie for the live server. Now it comes from
 ``VISITLENS_SECRET_KEY`` (several hosts serving one store set the same value), else from a
-file next to the database (``<database>.secret``), created with mode 0600 on first use. A
+file created with mode 0600 on first use: next to the DuckDB file (``<database>.secret``),
+or on ClickHouse in the job folder every web process shares (dashboard.settings). A
 backup holds neither, and restoring one never brings an old key back. ``visitlens secret
 rotate`` writes a new file (and ends every session).
 """
@@ -26,7 +27,7 @@ class SecretError(RuntimeError):
 
 
 def secret_path(db_path: str | Path) -> Path:
-    """Where the key file of the database at `db_path` lives."""
+    """Where the key file of the DuckDB database at `db_path` lives."""
     path = Path(db_path)
     return path.with_name(path.name + ".secret")
 
@@ -44,7 +45,7 @@ def _check_file(path: Path) -> None:
 def _write_new(path: Path, replace: bool) -> str:
     """A new random key in `path`, created 0600 (atomically: never a half-written key)."""
     key = secrets.token_hex(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
     fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -61,8 +62,9 @@ def _write_new(path: Path, replace: bool) -> str:
     return key
 
 
-def load(db_path: str | Path, environ: dict[str, str] | None = None) -> str:
-    """The signing key: $VISITLENS_SECRET_KEY, else the key file (created when missing)."""
+def load(path: Path, environ: dict[str, str] | None = None) -> str:
+    """The signing key: $VISITLENS_SECRET_KEY, else the key file `path` (created when
+    missing)."""
     env = os.environ if environ is None else environ
     from_env = env.get(ENV_VAR, "").strip()
     if from_env:
@@ -71,7 +73,6 @@ def load(db_path: str | Path, environ: dict[str, str] | None = None) -> str:
                               "(e.g. the output of `python -c 'import secrets; "
                               "print(secrets.token_hex(32))'`)")
         return from_env
-    path = secret_path(db_path)
     if not path.exists():
         _write_new(path, replace=False)
     _check_file(path)
@@ -82,8 +83,8 @@ def load(db_path: str | Path, environ: dict[str, str] | None = None) -> str:
     return key
 
 
-def rotate(db_path: str | Path, environ: dict[str, str] | None = None) -> Path:
-    """Replace the key file with a new key; returns its path.
+def rotate(path: Path, environ: dict[str, str] | None = None) -> Path:
+    """Replace the key file `path` with a new key; returns its path.
 
     Raises:
         SecretError: the key comes from $VISITLENS_SECRET_KEY (change it there).
@@ -92,6 +93,5 @@ def rotate(db_path: str | Path, environ: dict[str, str] | None = None) -> Path:
     if env.get(ENV_VAR, "").strip():
         raise SecretError(f"the key comes from {ENV_VAR}: set a new value there and restart "
                           "every server")
-    path = secret_path(db_path)
     _write_new(path, replace=True)
     return path
