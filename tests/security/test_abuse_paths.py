@@ -83,3 +83,63 @@ def test_repeated_refusals_are_counted_not_repeated(db_path: Path) -> None:
         counted[action] = counted.get(action, 0) + data["attempts"]
     assert counted == {"settings.update": 30, "holiday.edit": 5}
     assert len(rows) <= 4  # one per action, two if the calls crossed a minute
+
+
+# The app of `dashboard.wsgi` in a fresh interpreter, with dashboard.archive.search wrapped to
+# record which thread asks for how many rows; the export is driven with DashClient over
+# Flask's test client (the spy must live in the server's process).
+EXPORT_PROBE = r"""
+import json, sys, threading, time
+from dashboard import archive
+calls = []
+real = archive.search
+def spy(db, scope, filters, **kw):
+    calls.append([threading.current_thread().name, kw.get("limit", 100)])
+    return real(db, scope, filters, **kw)
+archive.search = spy
+from dashboard.wsgi import application as app
+from tests.live import ADMIN, csrf_from
+from tests.security.support import export_zip
+from tests.dash_client import DashClient, key
+from dashboard.components import ids
+client = app.test_client()
+class Reply:
+    def __init__(self, r): self.r, self.status_code = r, r.status_code
+    @property
+    def text(self): return self.r.get_data().decode("utf-8", "replace")
+    @property
+    def content(self): return self.r.get_data()
+    def json(self): return json.loads(self.text)
+    def raise_for_status(self): assert self.status_code < 400, self.text
+class Session:
+    def get(self, url, timeout=None): return Reply(client.get(url[len("http://x"):]))
+    def post(self, url, json=None, timeout=None): return Reply(client.post(url[len("http://x"):], json=json))
+form = csrf_from(client.get("/login").get_data(as_text=True))
+assert client.post("/login", data={"username": ADMIN.username, "password": ADMIN.password,
+                                   "csrf_token": form}).status_code == 302
+values = {key(ids.CUST_SEARCH, "value"): "", key(ids.CUST_GRADES, "value"): [],
+          key(ids.CUST_DEPARTMENT, "value"): None,
+          key(ids.filter_employees("customers"), "value"): None, key(ids.CUST_FLAGS, "value"): []}
+files = export_zip(DashClient(Session(), "http://x"), "customers", values)
+print(json.dumps({"calls": calls, "request": threading.current_thread().name,
+                  "csv": files["customers.csv"]}))
+"""
+
+
+def test_the_archive_export_searches_in_its_job_not_in_the_request(db_path: Path) -> None:
+    """The request checks the filters with a one-row search; the whole (unbounded) search
+    runs in the export job's thread, so a request never materialises the archive."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", EXPORT_PROBE], capture_output=True,
+                          text=True, timeout=300, env={"VISITLENS_DB": str(db_path),
+                                                       "PATH": "/usr/bin:/bin"},
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    request = found["request"]
+    in_request = [limit for thread, limit in found["calls"] if thread == request]
+    in_jobs = [limit for thread, limit in found["calls"] if thread.startswith("visitlens-job")]
+    assert in_request == [1] and in_jobs == [None], found["calls"]
+    assert all(code in found["csv"] for code in ("C001", "C002", "C003"))
