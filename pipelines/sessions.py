@@ -9,7 +9,8 @@ hours from login at most (never extended by any request) and ends after the idle
 (the setting ``session_idle_minutes``).
 
 Writes: the last-seen time is written at most once a minute per session (TOUCH_EVERY), not
-on every request; the idle timeout is therefore exact to a minute.
+on every request, and skipped while another write holds the writer lock (a request never
+waits behind an import); the idle timeout is therefore exact to a minute or so.
 """
 
 from __future__ import annotations
@@ -86,12 +87,25 @@ def check(db: Database, session_id: Any, now: datetime | None = None) -> Session
     username, created, seen, idle = row
     if moment - created >= ABSOLUTE_LIFETIME or moment - seen >= _idle(idle):
         return None
-    if moment - seen >= TOUCH_EVERY:
+    if moment - seen >= TOUCH_EVERY and _touch(db, key, moment):
+        seen = moment
+    return SessionState(str(username), created, seen)
+
+
+def _touch(db: Database, key: str, moment: datetime) -> bool:
+    """Write the last-seen time unless another write (an import) holds the store's writer
+    lock: a page request never waits behind one; the next request tries again."""
+    lock = getattr(db, "_write_lock", None)  # both stores' process-wide writer lock
+    if lock is not None and not lock.acquire(blocking=False):
+        return False
+    try:
         with db.transaction() as cur:
             cur.execute("UPDATE web_sessions SET last_seen_at = ? WHERE session_hash = ?",
                         [moment, key])
-        seen = moment
-    return SessionState(str(username), created, seen)
+    finally:
+        if lock is not None:
+            lock.release()
+    return True
 
 
 def end(db: Database, session_id: Any, now: datetime | None = None) -> None:
