@@ -5,6 +5,11 @@ page, the language switch, health checks and static files; every page, every Das
 (layout, dependencies, callbacks, ...) and every download needs a logged-in user. The
 Scope of that user is resolved from the database on every call of :func:`current_scope`,
 so a changed role or department applies at the next request.
+
+The signed cookie names a server-side session (pipelines.sessions) that every request
+checks, so logout, "log out everywhere" and user changes end sessions at once; its key is
+not in the database (pipelines.secret). Sign-ins are throttled before any password hash
+(pipelines.throttle).
 """
 
 from __future__ import annotations
