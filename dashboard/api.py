@@ -41,9 +41,10 @@ from pydantic import (
 from pydantic.json_schema import models_json_schema
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from dashboard.auth import login_failed, login_throttled
 from dashboard.context import DB_KEY, get_db
 from dashboard.sql import query_records
-from pipelines import api_tokens, business_settings, phone
+from pipelines import api_tokens, business_settings, phone, throttle
 from pipelines.api_tokens import Employee, TokenInfo
 from pipelines.business_settings import BusinessSettings
 from pipelines.customers import EditError
@@ -54,7 +55,6 @@ STATE_KEY = "visitlens_api"
 MAX_BODY_BYTES = 1024 * 1024
 RATE_LIMIT = 120  # requests per token ...
 RATE_WINDOW_S = 60.0  # ... in this sliding window
-LOGIN_LIMIT = 10  # sign-in attempts per employee code per window (password guessing)
 MAX_PLAN_DAYS = 92
 MAX_PAGE_SIZE = 500
 API_VERSION = "1.0.0"
@@ -353,8 +353,6 @@ class ApiState:
     """Per-app state of the API: rate limiters and the OpenAPI document (built once)."""
 
     tokens: SlidingWindow = field(default_factory=lambda: SlidingWindow(RATE_LIMIT, RATE_WINDOW_S))
-    logins: SlidingWindow = field(
-        default_factory=lambda: SlidingWindow(LOGIN_LIMIT, RATE_WINDOW_S))
     openapi: dict[str, Any] = field(default_factory=dict)
     writes: phone.GroupCommit | None = None  # check-ins of concurrent requests, combined
 
@@ -481,13 +479,18 @@ class Endpoint:
 # -- views -----------------------------------------------------------------------------------
 def _login(call: Call) -> tuple[BaseModel, int]:
     body = cast("LoginRequest", call.body)
-    retry = _state().logins.hit(f"login:{body.employee_code}")
+    # Per employee code, per client address and all hashes together, in the store
+    # (pipelines.throttle): shared with the web login and every web process.
+    retry = login_throttled(f"employee:{body.employee_code}")
     if retry is not None:
-        raise _error(429, "rate_limited", "too many sign-in attempts; wait a minute",
-                     headers={"Retry-After": str(int(retry) + 1)})
+        raise _error(429, "rate_limited",
+                     f"too many sign-in attempts; try again in {retry} s",
+                     headers={"Retry-After": str(retry)})
     employee = api_tokens.authenticate_employee(get_db(), body.employee_code, body.password)
     if employee is None:
+        login_failed(f"employee:{body.employee_code}")
         raise _unauthorized("wrong employee code or password")
+    throttle.succeeded(get_db(), f"employee:{body.employee_code}")
     issued = api_tokens.issue_token(get_db(), employee.code, actor=f"employee:{employee.code}")
     # Token times are server-clock times like created_at everywhere; shown with the offset.
     expires = issued.expires_at.replace(microsecond=0).astimezone()

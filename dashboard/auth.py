@@ -5,6 +5,11 @@ page, the language switch, health checks and static files; every page, every Das
 (layout, dependencies, callbacks, ...) and every download needs a logged-in user. The
 Scope of that user is resolved from the database on every call of :func:`current_scope`,
 so a changed role or department applies at the next request.
+
+The signed cookie names a server-side session (pipelines.sessions) that every request
+checks, so logout, "log out everywhere" and user changes end sessions at once; its key is
+not in the database (pipelines.secret). Sign-ins are throttled before any password hash
+(pipelines.throttle).
 """
 
 from __future__ import annotations
@@ -27,8 +32,7 @@ from dashboard import i18n
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
 from dashboard.scope import Scope, resolve_scope
-from pipelines import users
-from pipelines.business_settings import secret_key
+from pipelines import secret, sessions, throttle, users
 
 if TYPE_CHECKING:
     import dash
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 CSRF_SESSION_KEY = "csrf"
+SESSION_ID_KEY = "sid"  # the server-side session (pipelines.sessions) this cookie stands for
 SCOPE_KEY = "visitlens_scope"  # flask.g: the Scope of this request
 CSRF_FIELD = "csrf_token"
 HOME_PATH = "/visits"
@@ -46,9 +51,12 @@ LOGIN_PATH = "/login"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset({LOGIN_PATH, "/logout", "/healthz", "/_favicon.ico", "/favicon.ico"})
 # /api/v1/ is the phone API: bearer tokens only, checked by dashboard.api itself.
-PUBLIC_PREFIXES = ("/lang/", "/assets/", "/_dash-component-suites/", "/api/v1/")
+LANG_PREFIX = "/lang/"
+PUBLIC_PREFIXES = (LANG_PREFIX, "/assets/", "/_dash-component-suites/", "/api/v1/")
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 CALLBACK_PATH = "/_dash-update-component"
+# Routes that take a classic form POST (not JSON): each checks form_csrf_ok() itself.
+FORM_PATHS = frozenset({"/download/backup"})
 # Dash's development routes: VisitLens never serves with dev tools, so they do not exist.
 DEV_PATHS = frozenset({"/_reload-hash"})
 # Dash's own page router assumes a path ('/...') and a query string ('?...' or empty).
@@ -146,6 +154,11 @@ def _valid_csrf(sent: str | None) -> bool:
     )
 
 
+def form_csrf_ok() -> bool:
+    """Whether a form POST comes from this site and carries the session's CSRF token."""
+    return _same_origin() and _valid_csrf(request.form.get(CSRF_FIELD))
+
+
 def login_required_download(view: F) -> F:
     """Protect a file download route: 401 for anonymous requests (the guard does it too)."""
 
@@ -214,6 +227,8 @@ def _is_public(path: str) -> bool:
 def _guard() -> BaseResponse | None:
     """Runs before every request, before Dash's own handlers: closed unless public."""
     path = request.path
+    if path.startswith(LANG_PREFIX) and request.method != "POST":
+        return _error(405, "the language is switched by the page's form (POST)")
     if _is_public(path):
         return None
     if not current_user.is_authenticated:
@@ -224,7 +239,7 @@ def _guard() -> BaseResponse | None:
     if request.method not in SAFE_METHODS:
         if not _same_origin():
             return _error(403, "cross-site request refused")
-        if request.mimetype != "application/json":
+        if request.mimetype != "application/json" and path not in FORM_PATHS:
             return _error(403, "a JSON request is required")
     if path in DEV_PATHS:
         return _error(404, "not found")
@@ -441,14 +456,22 @@ _LOGIN_TEMPLATE = Markup("""<!DOCTYPE html>
 """)
 
 
+_LANGUAGE_FORM = Markup(
+    '<form class="vl-lang-form" method="post" action="/lang/{code}">'
+    '<input type="hidden" name="csrf_token" value="{csrf}">'
+    '<input type="hidden" name="next" value="{back_to}">'
+    '<button type="submit" class="{css}" lang="{code}">{name}</button></form>')
+
+
 def _language_links(back_to: str) -> Markup:
+    """The language switch: one small form per language (a POST with the CSRF token, so
+    another site cannot switch it; works without JavaScript)."""
     current = i18n.current_language()
     links = []
     for code in i18n.LANGUAGES:
-        href = f"/lang/{code}?next={quote(back_to, safe='/')}"
         css = "vl-lang-link vl-lang-active" if code == current else "vl-lang-link"
-        links.append(Markup('<a class="{}" href="{}" hreflang="{}" lang="{}">{}</a>').format(
-            css, href, code, code, i18n.LANGUAGE_NAMES[code]))
+        links.append(_LANGUAGE_FORM.format(code=code, csrf=csrf_token(), back_to=back_to,
+                                           css=css, name=i18n.LANGUAGE_NAMES[code]))
     return Markup('<span class="vl-lang-sep">/</span>').join(links)
 
 
@@ -491,25 +514,68 @@ def _login_view() -> BaseResponse:
     if not _same_origin() or not _valid_csrf(request.form.get(CSRF_FIELD)):
         return _html(render_login(next_url, _("Your session has expired. Please sign in again."),
                                   username), 400)
-    user = users.authenticate(get_db(), username, password) if username and password else None
-    if user is None:
+    if not username or not password:
         return _html(render_login(next_url, _("Wrong username or password."), username))
+    wait = login_throttled(username)
+    if wait is not None:
+        response = _html(render_login(next_url, _(
+            "Too many sign-in attempts. Try again in {seconds} s.").format(seconds=wait),
+            username), 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = users.authenticate(get_db(), username, password)
+    if user is None:
+        login_failed(username)
+        return _html(render_login(next_url, _("Wrong username or password."), username))
+    throttle.succeeded(get_db(), username)
     language = session.get(i18n.SESSION_KEY)
     session.clear()  # a fresh session (and CSRF token) for the logged-in user
     if language:
         session[i18n.SESSION_KEY] = language
     session.permanent = True
+    session[SESSION_ID_KEY] = sessions.start(get_db(), user.username)
     login_user(SessionUser(user))
     csrf_token()
     i18n.forget_request_language()
     return redirect(next_url, 302)
 
 
+def _limits() -> throttle.Limits:
+    from dashboard.context import get_settings
+
+    return throttle.parse_limits(get_settings().login_limits)
+
+
+def login_throttled(account: str) -> int | None:
+    """Before a sign-in's password hash (pipelines.throttle): None when it may go on, else
+    the seconds to wait. The web login and the phone API share it."""
+    return throttle.attempt(get_db(), _limits(), account, request.remote_addr or "unknown")
+
+
+def login_failed(account: str) -> None:
+    """Count a wrong password against the account and the client address."""
+    throttle.failed(get_db(), _limits(), account, request.remote_addr or "unknown")
+
+
 def _logout_view() -> BaseResponse:
-    """POST with the session's CSRF token: forget the user, keep the language choice."""
+    """POST with the session's CSRF token: end the session on the server (a copy of the
+    cookie stops working too), keep the language choice.
+
+    With ``everywhere=1`` ("log out everywhere" on the user menu) every session of the
+    user ends, on every device.
+    """
     if current_user.is_authenticated:
         if not _same_origin() or not _valid_csrf(request.form.get(CSRF_FIELD)):
             return _error(403, "invalid CSRF token")
+        if request.form.get("everywhere") == "1":
+            from pipelines import audit
+
+            with get_db().transaction() as cur:
+                sessions.end_for_user(cur, str(current_user.get_id()))
+                audit.record(cur, str(current_user.get_id()), "session.end_all", "user",
+                             str(current_user.get_id()))
+        else:
+            sessions.end(get_db(), session.get(SESSION_ID_KEY))
         language = session.get(i18n.SESSION_KEY)
         logout_user()
         session.clear()
@@ -519,15 +585,21 @@ def _logout_view() -> BaseResponse:
 
 
 def _lang_view(code: str) -> BaseResponse:
-    """Remember the language in the session (and for a logged-in user, in the database)."""
+    """Remember the language in the session (and for a logged-in user, in the database).
+
+    A POST from this site's own forms with the session's CSRF token: a link or a form on
+    another site cannot switch it (nor write to the database).
+    """
     lang = i18n.normalise_language(code)
     if lang is None or lang != code:
         return _error(404, "unknown language")
+    if not _same_origin() or not _valid_csrf(request.form.get(CSRF_FIELD)):
+        return _error(403, "invalid CSRF token")
     session[i18n.SESSION_KEY] = lang
     if current_user.is_authenticated:
         users.set_language(get_db(), current_user.get_id(), lang)
     i18n.forget_request_language()
-    target = request.args.get("next")
+    target = request.form.get("next")
     if target is None:
         referer = request.headers.get("Referer")
         if referer and urlsplit(referer).netloc.lower() == request.host.lower():
@@ -551,7 +623,8 @@ def _healthz_view() -> tuple[Response, int]:
 def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
     """Configure sessions, flask-login, the guard, the public routes and the headers."""
     server = cast("Flask", dash_app.server)
-    server.secret_key = secret_key(db)
+    server.secret_key = secret.load(settings.secret_file)
+    throttle.parse_limits(settings.login_limits)  # a bad VISITLENS_LOGIN_LIMITS stops here
     server.config.update(
         SESSION_COOKIE_NAME="visitlens_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -573,6 +646,10 @@ def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
 
     @manager.user_loader
     def load_user(username: str) -> SessionUser | None:
+        """The user of a session that still counts (pipelines.sessions), else anonymous."""
+        state = sessions.check(get_db(), session.get(SESSION_ID_KEY))
+        if state is None or state.username != username:
+            return None
         user = users.get_user(get_db(), username)
         return SessionUser(user) if user is not None and user.active else None
 
@@ -583,7 +660,7 @@ def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
     server.after_request(_security_headers_for(dash_app, settings))
     server.add_url_rule(LOGIN_PATH, "visitlens_login", _login_view, methods=["GET", "POST"])
     server.add_url_rule("/logout", "visitlens_logout", _logout_view, methods=["POST"])
-    server.add_url_rule("/lang/<code>", "visitlens_lang", _lang_view, methods=["GET"])
+    server.add_url_rule("/lang/<code>", "visitlens_lang", _lang_view, methods=["POST"])
     server.add_url_rule("/healthz", "visitlens_healthz", _healthz_view, methods=["GET"])
 
 

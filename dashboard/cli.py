@@ -118,12 +118,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_user_add(args: argparse.Namespace) -> int:
     from pipelines.users import UserError, add_user
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Repeat password: ") != password:
-            raise CliError("the passwords differ")
+    password = _read_password(args.password_stdin)
     with _open(args) as db:
         try:
             user = add_user(db, args.username, password, args.role, tuple(args.department or ()))
@@ -131,6 +126,48 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from exc
     print(f"User {user.username} ({user.role}) added"
           + (f" for {', '.join(user.departments)}" if user.departments else ""))
+    return 0
+
+
+def cmd_user_change(args: argparse.Namespace) -> int:
+    """passwd, set-role, deactivate, activate: each ends the user's web sessions at once."""
+    from pipelines import users
+
+    password = _read_password(args.password_stdin) if args.user_command == "passwd" else ""
+    with _open(args) as db:
+        try:
+            if args.user_command == "passwd":
+                users.set_password(db, args.username, password)
+                done = "password changed"
+            elif args.user_command == "set-role":
+                user = users.set_role(db, args.username, args.role,
+                                      tuple(args.department or ()))
+                done = f"now {user.role}" + (f" for {', '.join(user.departments)}"
+                                             if user.departments else "")
+            else:
+                active = args.user_command == "activate"
+                users.set_active(db, args.username, active)
+                done = "activated" if active else "deactivated"
+        except users.UserError as exc:
+            raise CliError(str(exc)) from exc
+    print(f"User {args.username}: {done}; their web sessions have ended")
+    return 0
+
+
+def cmd_secret_rotate(args: argparse.Namespace) -> int:
+    """A new session-signing key in the key file; every web session ends."""
+    from pipelines import secret, sessions
+
+    settings = Settings.from_env(args.db)
+    with _open(args) as db:  # first: refused while a server holds a DuckDB file
+        try:
+            path = secret.rotate(settings.secret_file)
+        except secret.SecretError as exc:
+            raise CliError(str(exc)) from exc
+        with db.transaction() as cur:
+            sessions.end_all(cur)
+    print(f"New session key written to {path}; every web session has ended "
+          "(restart running servers)")
     return 0
 
 
@@ -511,6 +548,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--department", action="append", metavar="CODE")
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(func=cmd_user_add)
+    passwd = user_sub.add_parser("passwd", help="set a user's password (ends their sessions)")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true")
+    passwd.set_defaults(func=cmd_user_change)
+    set_role = user_sub.add_parser("set-role", help="set a user's role and departments "
+                                   "(ends their sessions)")
+    set_role.add_argument("username")
+    set_role.add_argument("--role", required=True, choices=("admin", "supervisor", "analyst"))
+    set_role.add_argument("--department", action="append", metavar="CODE")
+    set_role.set_defaults(func=cmd_user_change)
+    for name, text in (("deactivate", "stop a user from signing in (ends their sessions)"),
+                       ("activate", "let a deactivated user sign in again")):
+        toggle = user_sub.add_parser(name, help=text)
+        toggle.add_argument("username")
+        toggle.set_defaults(func=cmd_user_change)
+
+    secret_cmd = sub.add_parser("secret", help="the key that signs web sessions")
+    secret_sub = secret_cmd.add_subparsers(dest="secret_command", required=True,
+                                           parser_class=_Parser)
+    secret_sub.add_parser("rotate", help="write a new key (every web session ends)"
+                          ).set_defaults(func=cmd_secret_rotate)
 
     employee = sub.add_parser("employee", help="employees' access to the phone API")
     employee_sub = employee.add_subparsers(dest="employee_command", required=True,

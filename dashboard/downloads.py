@@ -66,16 +66,22 @@ def _job_view(job_id: str) -> Response:
 def _backup_view() -> Response:
     """A consistent copy of the whole database, for administrators (audited, refusals too).
 
-    The copy is made by this process, the only one that may open the database file while
+    A POST with the CSRF token (the settings page's form): a link or a top-level navigation
+    from elsewhere cannot make the server build a whole backup. The copy is made by this
+    process, the only one that may open the database file while
     the server runs, into a temporary file that is deleted once it has been sent.
     """
 
     from dashboard import display
-    from dashboard.auth import NotAllowed, require_admin
+    from dashboard.auth import NotAllowed, form_csrf_ok, require_admin
     from dashboard.context import get_db, get_jobs
     from pipelines import audit
     from pipelines.backup import snapshot
 
+    if not form_csrf_ok():
+        refused = jsonify({"error": "invalid CSRF token"})
+        refused.status_code = 403
+        return refused
     try:
         scope = require_admin("backup.download")
     except NotAllowed:
@@ -96,10 +102,19 @@ def _backup_view() -> Response:
     return response
 
 
+def _backup_needs_post() -> Response:
+    """GET (a link, a navigation): 405 and no backup; Dash's pages would answer otherwise."""
+    refused = jsonify({"error": "a backup is made by the settings page's button (POST)"})
+    refused.status_code = 405
+    return refused
+
+
 def init_downloads(server: Flask) -> None:
     """Register the download routes on the Flask app."""
     server.add_url_rule(
         "/download/template/<kind>.xlsx", "visitlens_template", _template_view, methods=["GET"]
     )
     server.add_url_rule("/download/job/<job_id>", "visitlens_job", _job_view, methods=["GET"])
-    server.add_url_rule("/download/backup", "visitlens_backup", _backup_view, methods=["GET"])
+    server.add_url_rule("/download/backup", "visitlens_backup", _backup_view, methods=["POST"])
+    server.add_url_rule("/download/backup", "visitlens_backup_get", _backup_needs_post,
+                        methods=["GET"])

@@ -14,8 +14,11 @@ process holds state another one needs.
 from __future__ import annotations
 
 import json
+import os
+import queue
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -29,6 +32,11 @@ if TYPE_CHECKING:
     from pipelines.db import Database
 
 JOB_TTL_SECONDS = 3600
+# Long work shares a bounded pool of threads (queued jobs wait, "queued"), and a user may
+# have at most MAX_RUNNING_PER_USER exports at a time: starting jobs cannot exhaust the
+# process's threads, CPU or disk (issue 14, item 8).
+POOL_SIZE = 4
+MAX_RUNNING_PER_USER = 2
 # A shared job writes its progress at most this often (every report would be a write).
 PROGRESS_WRITE_SECONDS = 0.5
 
@@ -70,6 +78,10 @@ Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 CODECS: dict[str, Codec] = {}
 
 
+class TooManyJobs(RuntimeError):
+    """The user already has the most jobs of this kind running."""
+
+
 def result_codec(kind: str, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> None:
     """Declare how results of `kind` become JSON and back (used by SharedJobRegistry)."""
     CODECS[kind] = (encode, decode)
@@ -82,6 +94,8 @@ class JobRegistry:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._folder = Path(tempfile.mkdtemp(prefix="visitlens-jobs-"))
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
 
     def _created(self, job: Job) -> None:
         """Hook: the job exists and its work is about to start."""
@@ -90,12 +104,18 @@ class JobRegistry:
         """Hook: the job's work returned or failed (the shared registry publishes it)."""
 
     def start(
-        self, owner: str, kind: str, work: Callable[[Job], None]
+        self, owner: str, kind: str, work: Callable[[Job], None], limit: int | None = None
     ) -> Job:
-        """Run `work(job)` in a daemon thread; it reports progress and sets result/path."""
+        """Queue `work(job)` on the pool; it reports progress and sets result/path.
+
+        Raises:
+            TooManyJobs: `owner` already has `limit` jobs of `kind` that are not done.
+        """
         self._expire()
         job = Job(secrets.token_urlsafe(16), owner, kind)
         with self._lock:
+            if limit is not None and self.running(owner, kind) >= limit:
+                raise TooManyJobs(f"{owner} has {limit} {kind} jobs running")
             self._jobs[job.job_id] = job
         self._created(job)
 
@@ -113,8 +133,23 @@ class JobRegistry:
                     job.report("done", 1.0)
                 self._finished(job)
 
-        threading.Thread(target=run, name=f"job-{kind}", daemon=True).start()
+        self._queue.put(run)
+        with self._lock:
+            if len(self._workers) < POOL_SIZE:
+                worker = threading.Thread(target=self._serve, daemon=True,
+                                          name=f"visitlens-job-{len(self._workers)}")
+                worker.start()
+                self._workers.append(worker)
         return job
+
+    def _serve(self) -> None:
+        while True:
+            self._queue.get()()
+
+    def running(self, owner: str, kind: str) -> int:
+        """How many jobs of `kind` that `owner` started are not done (queued or working)."""
+        return sum(1 for j in list(self._jobs.values())
+                   if j.owner == owner and j.kind == kind and not j.done)
 
     def get(self, job_id: str | None, owner: str) -> Job | None:
         """The job if it exists and belongs to `owner` (others' ids answer None)."""
@@ -140,6 +175,24 @@ class JobRegistry:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+class JobFolderError(RuntimeError):
+    """The shared job folder is not this user's own (other local users could read it)."""
+
+
+def private_folder(folder: Path) -> Path:
+    """`folder` created with mode 0700, or checked: one owned by another user (or a link)
+    is refused, our own is made 0700 (an older version created it 0755)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise JobFolderError(f"the job folder {folder} is not a folder of this user: other "
+                             "users could read or replace exports there. Set "
+                             "VISITLENS_JOB_DIR to a folder of your own.")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        folder.chmod(0o700)
+    return folder
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -160,8 +213,7 @@ class SharedJobRegistry(JobRegistry):
     def __init__(self, db: Database, folder: Path) -> None:
         super().__init__()
         shutil.rmtree(self._folder, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        self._folder = folder
+        self._folder = private_folder(folder)
         self._db = db
         self._written: dict[str, float] = {}
 
@@ -170,6 +222,8 @@ class SharedJobRegistry(JobRegistry):
         self._write(job, True)  # before the work starts: a poll anywhere finds it
 
     def _finished(self, job: Job) -> None:
+        if job.path is not None and job.path.exists():
+            job.path.chmod(0o600)  # the folder is 0700 already; the file is private too
         self._write(job, True)
 
     def _write(self, job: Job, force: bool) -> None:
@@ -193,6 +247,15 @@ class SharedJobRegistry(JobRegistry):
                  job.filename, stamp, written])
             cur.execute("DELETE FROM jobs WHERE job_id = ? AND updated_at < ?",
                         [job.job_id, written])
+
+    def running(self, owner: str, kind: str) -> int:
+        """Jobs not done of every process (a job of a process that died counts until it
+        expires)."""
+        cutoff = datetime.now() - timedelta(seconds=JOB_TTL_SECONDS)
+        return int(self._db.scalar(
+            "SELECT count(DISTINCT job_id) FROM jobs WHERE owner = ? AND kind = ? "
+            "AND created_at > ? AND job_id NOT IN (SELECT job_id FROM jobs WHERE done)",
+            [owner, kind, cutoff]) or 0)
 
     def get(self, job_id: str | None, owner: str) -> Job | None:
         """The job from the store (any process may have started it), if `owner`'s."""

@@ -36,6 +36,8 @@ class Settings:
             temporary folder, enough for several processes on one host).
         duckdb_memory_limit: DuckDB's buffer pool of the served process
             ($VISITLENS_DUCKDB_MEMORY, default 1GB: the process stays under 1.5 GB).
+        login_limits: sign-in throttling, e.g. ``account=10/300,address=30/300,hashes=10/1``
+            (attempts/seconds; pipelines.throttle) ($VISITLENS_LOGIN_LIMITS).
     """
 
     db_path: str = DEFAULT_DB
@@ -51,6 +53,7 @@ class Settings:
     clickhouse_url: str = ""
     job_dir: str = ""
     duckdb_memory_limit: str = "1GB"
+    login_limits: str = ""
 
     @classmethod
     def from_env(cls, db_path: str | None = None, **overrides: object) -> Settings:
@@ -70,6 +73,7 @@ class Settings:
             "clickhouse_url": env.get("VISITLENS_CLICKHOUSE_URL", cls.clickhouse_url),
             "job_dir": env.get("VISITLENS_JOB_DIR", cls.job_dir),
             "duckdb_memory_limit": env.get("VISITLENS_DUCKDB_MEMORY", cls.duckdb_memory_limit),
+            "login_limits": env.get("VISITLENS_LOGIN_LIMITS", cls.login_limits),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -88,6 +92,15 @@ class Settings:
         """Where shared jobs keep their result files."""
         return Path(self.job_dir) if self.job_dir else Path(tempfile.gettempdir()) / \
             "visitlens-jobs"
+
+    @property
+    def secret_file(self) -> Path:
+        """The session key's file when $VISITLENS_SECRET_KEY is not set (pipelines.secret):
+        next to the DuckDB file, or in the job folder every ClickHouse web process shares."""
+        from pipelines.secret import secret_path
+
+        return secret_path(self.db_path) if self.embedded else \
+            self.job_folder / "visitlens-session.secret"
 
     @property
     def store_location(self) -> str:

@@ -15,6 +15,25 @@ def _json(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
 
 
+DENIED = "denied"
+
+
+def _coalesced(cur: duckdb.DuckDBPyConnection, username: str, refused: str,
+               moment: datetime) -> bool:
+    """Count a refusal on this minute's entry of the same user and refused action, if any."""
+    row = cur.execute(
+        "SELECT audit_id, after_json FROM audit_log WHERE action = ? AND username = ? "
+        "AND entity = ? AND logged_at >= ? ORDER BY audit_id DESC LIMIT 1",
+        [DENIED, username, refused, moment.replace(second=0, microsecond=0)]).fetchone()
+    if row is None:
+        return False
+    data = json.loads(row[1]) if row[1] else {}
+    data = data if isinstance(data, dict) else {"after": data}
+    data["attempts"] = int(data.get("attempts", 1)) + 1
+    cur.execute("UPDATE audit_log SET after_json = ? WHERE audit_id = ?", [_json(data), row[0]])
+    return True
+
+
 def record(
     cur: duckdb.DuckDBPyConnection,
     username: str | None,
@@ -24,12 +43,23 @@ def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    """Append one entry, inside the caller's transaction so it commits with the change."""
+    """Append one entry, inside the caller's transaction so it commits with the change.
+
+    Refusals (action 'denied', entity = the refused action) are counted, not repeated: one
+    entry per user, refused action and minute, whose ``attempts`` says how many (the first
+    attempt's record key is kept). A user cannot flood the log by repeating a refused call.
+    """
+    now = datetime.now()
+    if action == DENIED and username is not None and entity is not None:
+        if _coalesced(cur, username, entity, now):
+            return
+        after = {**after, "attempts": 1} if isinstance(after, dict) else \
+            {"after": after, "attempts": 1}
     cur.execute(
         """
         INSERT INTO audit_log
             (audit_id, logged_at, username, action, entity, entity_key, before_json, after_json)
         VALUES (nextval('seq_audit'), ?, ?, ?, ?, ?, ?, ?)
         """,
-        [datetime.now(), username, action, entity, entity_key, _json(before), _json(after)],
+        [now, username, action, entity, entity_key, _json(before), _json(after)],
     )

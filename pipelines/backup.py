@@ -9,7 +9,8 @@ holds it); the command line makes one when no server runs.
 Restoring never overwrites in place: the backup is checked, copied next to the database,
 upgraded to the current schema, and only then moved over it; the replaced database is kept
 beside it under a `.before-restore-<time>` name (a write-ahead log left by a crash is merged
-into it first, so the restored file never replays an old log).
+into it first, so the restored file never replays an old log). The session key is not in
+the database (pipelines/secret.py), and a restore ends every web session.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import sessions
 from pipelines.db import Database
 
 # Tables every VisitLens database has had since the first version.
@@ -121,6 +123,10 @@ def restore(backup: Path, db_path: Path) -> Path | None:
         shutil.copyfile(backup, staged)
         with Database(staged) as db:
             db.init_schema()  # a backup of an older version gets the new tables
+            # Sessions of the backup's moment (some ended since) never count again; its
+            # settings lost the old session key in init_schema (pipelines/secret.py).
+            with db.transaction() as cur:
+                sessions.end_all(cur)
             db.checkpoint()
         kept: Path | None = None
         if db_path.exists():

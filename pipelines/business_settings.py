@@ -7,7 +7,6 @@ through :func:`load`; nothing caches them across requests.
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ class BusinessSettings:
     )
     export_max_days: int = 31
     timezone: str = "Asia/Shanghai"
+    session_idle_minutes: int = 120  # a web session ends after this long without a request
 
     def limit_for(self, source: str) -> float:
         return float(getattr(self, f"deviation_limit_{source}_m"))
@@ -63,10 +63,15 @@ def _to_json(value: Any) -> str:
 
 
 def ensure_defaults(db: Database) -> None:
-    """Insert each default that is not set yet, and a secret key for signed sessions."""
+    """Insert each default that is not set yet.
+
+    The session key once kept here (in every backup) is deleted: see pipelines/secret.py.
+    """
     defaults = asdict(BusinessSettings())
-    defaults["secret_key"] = secrets.token_hex(32)
     with db.transaction() as cur:
+        legacy = cur.execute("SELECT count(*) FROM settings WHERE key = 'secret_key'")
+        if legacy.fetchone()[0]:  # type: ignore[index]
+            cur.execute("DELETE FROM settings WHERE key = 'secret_key'")
         for key, value in defaults.items():
             cur.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -88,13 +93,6 @@ def load(db: Database) -> BusinessSettings:
             value = tuple((int(lo), None if hi is None else int(hi)) for lo, hi in value)
         kwargs[name] = value
     return BusinessSettings(**kwargs)
-
-
-def secret_key(db: Database) -> str:
-    value = db.scalar("SELECT value FROM settings WHERE key = 'secret_key'")
-    if value is None:
-        raise RuntimeError("database not initialised: run `visitlens init`")
-    return str(json.loads(value))
 
 
 def save(db: Database, new: BusinessSettings, username: str | None) -> list[str]:

@@ -144,6 +144,28 @@ CREATE TABLE IF NOT EXISTS user_departments (
     PRIMARY KEY (username, department_code)
 );
 
+-- Web sessions (dashboard/auth.py): the signed cookie carries a random id, this table says
+-- whether it still counts. Only the id's SHA-256 is stored, so a backup holds no usable
+-- session. Ended at logout, by "log out everywhere", a password, role or department
+-- change, deactivation, `visitlens secret rotate` and a restore; 12 hours after login at
+-- most, and after the idle timeout (setting session_idle_minutes).
+CREATE TABLE IF NOT EXISTS web_sessions (
+    session_hash VARCHAR PRIMARY KEY,
+    username VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    last_seen_at TIMESTAMP NOT NULL,   -- written at most once a minute per session
+    ended_at TIMESTAMP
+);
+
+-- Sign-in attempts per fixed window (pipelines/throttle.py), in the store so that every
+-- web process counts the same attempts: per account, per client address, and all
+-- password hashes together.
+CREATE TABLE IF NOT EXISTS login_throttle (
+    bucket VARCHAR PRIMARY KEY,        -- e.g. account:alice, address:10.0.0.7, hashes
+    window_start TIMESTAMP NOT NULL,
+    hits INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS import_history (
     import_id BIGINT PRIMARY KEY,
     kind VARCHAR NOT NULL,

@@ -8,7 +8,7 @@ from functools import cache
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from pipelines import audit
+from pipelines import audit, sessions
 from pipelines.db import Database
 
 ROLES = ("admin", "supervisor", "analyst")
@@ -41,14 +41,8 @@ def add_user(
         raise UserError("A username is 1 to 64 characters without spaces.")
     if role not in ROLES:
         raise UserError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
-    if len(password) < 8:
-        raise UserError("A password has at least 8 characters.")
-    unknown = [
-        code for code in departments
-        if db.scalar("SELECT count(*) FROM departments WHERE code = ?", [code]) == 0
-    ]
-    if unknown:
-        raise UserError(f"Unknown department(s): {', '.join(unknown)}.")
+    _check_password(password)
+    _check_departments(db, departments)
     with db.transaction() as cur:
         if cur.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise UserError(f"User {username!r} already exists.")
@@ -61,6 +55,73 @@ def add_user(
         audit.record(cur, actor, "user.add", "user", username, None,
                      {"role": role, "departments": list(departments)})
     return User(username, role, tuple(departments))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise UserError("A password has at least 8 characters.")
+
+
+def _check_departments(db: Database, departments: tuple[str, ...]) -> None:
+    unknown = [
+        code for code in departments
+        if db.scalar("SELECT count(*) FROM departments WHERE code = ?", [code]) == 0
+    ]
+    if unknown:
+        raise UserError(f"Unknown department(s): {', '.join(unknown)}.")
+
+
+def _existing(db: Database, username: str) -> User:
+    user = get_user(db, username)
+    if user is None:
+        raise UserError(f"No user {username!r}.")
+    return user
+
+
+def set_password(db: Database, username: str, password: str, actor: str | None = None) -> None:
+    """A new password; every session of the user ends with the old one."""
+    _existing(db, username)
+    _check_password(password)
+    with db.transaction() as cur:
+        cur.execute("UPDATE users SET password_hash = ? WHERE username = ?",
+                    [generate_password_hash(password, method="scrypt"), username])
+        sessions.end_for_user(cur, username)
+        audit.record(cur, actor, "user.password", "user", username)
+
+
+def set_role(
+    db: Database,
+    username: str,
+    role: str,
+    departments: tuple[str, ...],
+    actor: str | None = None,
+) -> User:
+    """A new role and set of departments; the user's sessions end (they sign in again
+    and see the new scope from the first page on)."""
+    before = _existing(db, username)
+    if role not in ROLES:
+        raise UserError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    _check_departments(db, departments)
+    with db.transaction() as cur:
+        cur.execute("UPDATE users SET role = ? WHERE username = ?", [role, username])
+        cur.execute("DELETE FROM user_departments WHERE username = ?", [username])
+        for code in dict.fromkeys(departments):
+            cur.execute("INSERT INTO user_departments VALUES (?, ?)", [username, code])
+        sessions.end_for_user(cur, username)
+        audit.record(cur, actor, "user.role", "user", username,
+                     {"role": before.role, "departments": list(before.departments)},
+                     {"role": role, "departments": list(dict.fromkeys(departments))})
+    return User(username, role, tuple(dict.fromkeys(departments)), before.language)
+
+
+def set_active(db: Database, username: str, active: bool, actor: str | None = None) -> None:
+    """Deactivate (every session ends, no new login) or reactivate a user."""
+    _existing(db, username)
+    with db.transaction() as cur:
+        cur.execute("UPDATE users SET active = ? WHERE username = ?", [active, username])
+        sessions.end_for_user(cur, username)
+        audit.record(cur, actor, "user.activate" if active else "user.deactivate", "user",
+                     username)
 
 
 def get_user(db: Database, username: str) -> User | None:

@@ -191,6 +191,42 @@ def csrf_from(html: str) -> str:
     return found.group(1)
 
 
+def page_csrf(base_url: str, session: requests.Session) -> str:
+    """The CSRF token a logged-in page carries (its forms: logout, language, backup)."""
+    layout = session.get(base_url + "/_dash-layout", timeout=30)
+    layout.raise_for_status()
+    found = re.search(r'"name":\s*"csrf_token",[^{}]*?"value":\s*"([^"]+)"', layout.text) \
+        or re.search(r'"value":\s*"([^"]+)",[^{}]*?"name":\s*"csrf_token"', layout.text)
+    if not found:
+        raise AssertionError("no CSRF token in the layout")
+    return found.group(1)
+
+
+def download_backup(base_url: str, session: requests.Session,
+                    token: str | None = None) -> requests.Response:
+    """POST /download/backup as the settings page's form does (with the page's token)."""
+    if token is None:
+        try:
+            token = page_csrf(base_url, session)
+        except requests.HTTPError:  # not signed in: the guard answers 401 anyway
+            token = ""
+    data = {"csrf_token": token}
+    return session.post(base_url + "/download/backup", data=data, timeout=120)
+
+
+def switch_language(base_url: str, session: requests.Session, lang: str,
+                    next_url: str | None = None) -> requests.Response:
+    """POST /lang/<lang> as the language forms do: with the token of the logged-in page,
+    else of the login page. Returns the response without following the redirect."""
+    try:
+        token = page_csrf(base_url, session)
+    except requests.HTTPError:
+        token = csrf_from(session.get(base_url + "/login", timeout=30).text)
+    data = {"csrf_token": token} | ({"next": next_url} if next_url is not None else {})
+    return session.post(f"{base_url}/lang/{lang}", data=data, allow_redirects=False,
+                        timeout=30)
+
+
 def login_with(
     base_url: str,
     session: requests.Session,

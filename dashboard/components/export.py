@@ -15,6 +15,7 @@ from dash import dcc, html
 from dashboard.context import get_jobs
 from dashboard.exports import ExportError, ExportTable, check_range, write_zip
 from dashboard.i18n import _
+from dashboard.jobs import MAX_RUNNING_PER_USER, TooManyJobs
 from dashboard.metrics import Filters
 from dashboard.scope import Scope
 
@@ -58,7 +59,13 @@ def start_export(
         write_zip(path, tables, job.report)
         job.path, job.filename = path, filename
 
-    job = jobs.start(scope.username or "", "export", work)
+    try:
+        job = jobs.start(scope.username or "", "export", work, limit=MAX_RUNNING_PER_USER)
+    except TooManyJobs:
+        return None, html.Div(_("You have {count} exports running already. Start another "
+                                "one when one of them has finished.").format(
+                                    count=MAX_RUNNING_PER_USER),
+                              className="vl-notice vl-notice-warning", role="alert"), True
     return job.job_id, _progress(0.0, _("Preparing…")), False
 
 

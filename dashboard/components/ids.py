@@ -15,11 +15,14 @@ NAV = "vl-nav"
 USER_BADGE = "vl-user"
 LOGOUT_FORM = "vl-logout-form"
 LOGOUT_BUTTON = "vl-logout"
+LOGOUT_ALL_FORM = "vl-logout-all-form"
+LOGOUT_ALL_BUTTON = "vl-logout-all"
 CONTENT = "vl-content"
 HOME_REDIRECT = "vl-home-redirect"
 
 NAV_LINK = "vl-nav-link"
 LANG_LINK = "vl-lang-link"
+LANG_NEXT = "vl-lang-next"
 
 FILTER_BAR = "vl-filter-bar"
 FILTER_DEPARTMENT = "vl-filter-department"
@@ -33,8 +36,13 @@ def nav_link(page: Any) -> dict[str, Any]:
 
 
 def lang_link(lang: Any) -> dict[str, Any]:
-    """A language switch link of the header (lang: 'zh', 'en', or ALL)."""
+    """A language switch button of the header (lang: 'zh', 'en', or ALL)."""
     return {"type": LANG_LINK, "lang": lang}
+
+
+def lang_next(lang: Any) -> dict[str, Any]:
+    """The hidden `next` field of a language switch form (where it comes back to)."""
+    return {"type": LANG_NEXT, "lang": lang}
 
 
 def page_title(page: str) -> str:
@@ -108,6 +116,7 @@ WORKDAYS = "vl-settings-workdays"
 GRADES = "vl-settings-grades"
 EXPORT_DAYS = "vl-settings-export-days"
 TIMEZONE = "vl-settings-timezone"
+SESSION_IDLE = "vl-settings-session-idle"
 SAVE = "vl-settings-save"
 SAVE_RESULT = "vl-settings-save-result"
 HOLIDAY_DATE = "vl-holiday-date"

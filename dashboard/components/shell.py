@@ -7,7 +7,6 @@ translated into the request's language and shows the user loaded from the databa
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import dash
 from dash import ALL, Input, Output, callback, ctx, dcc, html
@@ -21,27 +20,26 @@ from dashboard.components.page import APP_NAME, PAGE_BY_KEY, PAGES
 from dashboard.i18n import _
 
 
-def _lang_href(lang: str, back_to: str | None) -> str:
-    if back_to is None:
-        return f"/lang/{lang}"
-    return f"/lang/{lang}?next={quote(safe_next(back_to), safe='/')}"
-
-
 def _language_switch() -> html.Nav:
+    """One small form per language: a POST with the CSRF token (dashboard.auth._lang_view),
+    so another site cannot switch it; `next` follows the page (follow_location)."""
     current = i18n.current_language()
-    links: list[Component] = []
+    token = csrf_token()
+    forms: list[Component] = []
     for index, lang in enumerate(i18n.LANGUAGES):
         if index:
-            links.append(html.Span("/", className="vl-lang-sep"))
-        links.append(html.A(
-            i18n.LANGUAGE_NAMES[lang],
-            id=ids.lang_link(lang),
-            href=_lang_href(lang, None),
-            lang=lang,
-            className="vl-lang-link vl-lang-active" if lang == current else "vl-lang-link",
-        ))
+            forms.append(html.Span("/", className="vl-lang-sep"))
+        forms.append(html.Form(action=f"/lang/{lang}", method="POST", className="vl-lang-form",
+                               children=[
+            dcc.Input(type="hidden", name="csrf_token", value=token),
+            dcc.Input(type="hidden", name="next", value="", id=ids.lang_next(lang)),
+            html.Button(
+                i18n.LANGUAGE_NAMES[lang], id=ids.lang_link(lang), type="submit", lang=lang,
+                className="vl-lang-link vl-lang-active" if lang == current else "vl-lang-link",
+            ),
+        ]))
     aria: dict[str, Any] = {"aria-label": _("Language")}
-    return html.Nav(links, className="vl-lang", **aria)
+    return html.Nav(forms, className="vl-lang", **aria)
 
 
 def _user_box() -> html.Div:
@@ -56,6 +54,14 @@ def _user_box() -> html.Div:
                       dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
                       html.Button(_("Log out"), id=ids.LOGOUT_BUTTON, type="submit",
                                   className="vl-button vl-button-quiet"),
+                  ]),
+        # Ends every session of this user (other browsers, a copied cookie) at once.
+        html.Form(id=ids.LOGOUT_ALL_FORM, action="/logout", method="POST",
+                  className="vl-logout", children=[
+                      dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+                      dcc.Input(type="hidden", name="everywhere", value="1"),
+                      html.Button(_("Log out everywhere"), id=ids.LOGOUT_ALL_BUTTON,
+                                  type="submit", className="vl-button vl-button-quiet"),
                   ]),
     ])
 
@@ -100,7 +106,7 @@ def _is_current(page_key: str, pathname: str | None) -> bool:
 
 @callback(
     Output(ids.nav_link(ALL), "className"),
-    Output(ids.lang_link(ALL), "href"),
+    Output(ids.lang_next(ALL), "value"),
     Input(ids.URL, "pathname"),
     Input(ids.URL, "search"),
 )
@@ -116,9 +122,8 @@ def follow_location(pathname: Any, search: Any) -> tuple[list[str], list[str]]:
         else "vl-nav-link"
         for page in pages
     ]
-    hrefs = [_lang_href(lang if lang in i18n.LANGUAGES else i18n.LANGUAGES[0], here)
-             for lang in languages]
-    return classes, hrefs
+    back_to = safe_next(here)
+    return classes, [back_to for _lang in languages]
 
 
 def _id_values(outputs: Any, name: str) -> list[str]:

@@ -18,7 +18,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, callback, dcc, html
 from dash.development.base_component import Component
 
-from dashboard.auth import NotAllowed, is_admin, require_admin
+from dashboard.auth import NotAllowed, csrf_token, is_admin, require_admin
 from dashboard.components.filter_bar import parse_date
 from dashboard.components.ids import (
     EXPORT_DAYS,
@@ -36,6 +36,7 @@ from dashboard.components.ids import (
     MIN_STAY,
     SAVE,
     SAVE_RESULT,
+    SESSION_IDLE,
     TIMEZONE,
     WORKDAYS,
 )
@@ -96,6 +97,9 @@ def layout(**query_args: Any) -> Component:
                 _field(_("Company time zone"), dcc.Input(
                     id=TIMEZONE, value=rules.timezone, className="vl-input", debounce=True),
                     "Asia/Shanghai"),
+                _field(_("Sign out after inactivity (minutes)"),
+                       _number(SESSION_IDLE, rules.session_idle_minutes, 5, 720),
+                       _("A session ends 12 hours after signing in in any case.")),
             ]),
             html.Button(_("Save rules"), id=SAVE, n_clicks=0,
                         className="vl-button vl-button-primary"),
@@ -134,8 +138,13 @@ def layout(**query_args: Any) -> Component:
             html.P(_("A consistent copy of the whole database, made while the server runs. "
                      "To bring it back, stop the server and run: visitlens restore FILE"),
                    className="vl-hint"),
-            html.A(_("Download a backup"), href="/download/backup", id="vl-settings-backup",
-                   className="vl-button vl-link-button"),
+            # A form POST with the CSRF token: nothing but this button builds a backup.
+            html.Form(action="/download/backup", method="POST",
+                      children=[
+                          dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+                          html.Button(_("Download a backup"), type="submit",
+                                      id="vl-settings-backup", className="vl-button"),
+                      ]),
         ]),
     ]
     return frame
@@ -177,6 +186,7 @@ def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSe
     export_days = number("export_days", _("Longest export (days)"), 1, 366)
     if not float(export_days).is_integer():
         raise ValueError(_("Longest export (days)") + ": 1…366")
+    idle = number("session_idle", _("Sign out after inactivity (minutes)"), 5, 720)
     return replace(
         current,
         min_valid_stay_minutes=number("min_stay", _("Minimum valid stay (minutes)"), 0, 1440),
@@ -190,6 +200,7 @@ def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSe
         grades=grades,
         export_max_days=int(export_days),
         timezone=zone,
+        session_idle_minutes=int(idle),
     )
 
 
@@ -198,11 +209,11 @@ def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSe
     Input(SAVE, "n_clicks"),
     State(MIN_STAY, "value"), State(LIMIT_NET, "value"), State(LIMIT_CELL, "value"),
     State(LIMIT_GPS, "value"), State(WORKDAYS, "value"), State(GRADES, "value"),
-    State(EXPORT_DAYS, "value"), State(TIMEZONE, "value"),
+    State(EXPORT_DAYS, "value"), State(TIMEZONE, "value"), State(SESSION_IDLE, "value"),
     prevent_initial_call=True,
 )
 def save_rules(_clicks: Any, min_stay: Any, net: Any, cell: Any, gps: Any, workdays: Any,
-               grades: Any, export_days: Any, timezone: Any) -> Any:
+               grades: Any, export_days: Any, timezone: Any, session_idle: Any) -> Any:
     """Validate and store the rules; validity is recomputed when its inputs changed."""
     try:
         scope = require_admin("settings.update")
@@ -213,7 +224,7 @@ def save_rules(_clicks: Any, min_stay: Any, net: Any, cell: Any, gps: Any, workd
         new = parse_rules(business_settings.load(db), {
             "min_stay": min_stay, "net": net, "cell": cell, "gps": gps,
             "workdays": workdays, "grades": grades, "export_days": export_days,
-            "timezone": timezone})
+            "timezone": timezone, "session_idle": session_idle})
     except ValueError as exc:
         return message(str(exc), False)
     changed = business_settings.save(db, new, scope.username)

@@ -60,7 +60,7 @@ def signed_in(chromium: Any, server: LiveServer) -> Page:
     page.goto(server.url + "/login")
     page.fill("#username", "admin")
     page.fill("#password", "visitlens-admin")
-    page.click("button[type=submit]")
+    page.click(".vl-login-card button[type=submit]")
     page.wait_for_url("**/visits**")
     return page
 

@@ -69,7 +69,7 @@ def test_template_detect_import_and_history(import_server: LiveServer, chromium:
         page.goto(import_server.url + "/login")
         page.fill("#username", ADMIN.username)
         page.fill("#password", ADMIN.password)
-        page.click("button[type=submit]")
+        page.click(".vl-login-card button[type=submit]")
         page.wait_for_url("**/visits**")
         page.goto(import_server.url + "/customers/import")
         expect(page.locator("#vl-customers_import-title")).to_have_text("数据导入")

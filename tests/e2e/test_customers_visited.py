@@ -35,7 +35,7 @@ def test_pie_slice_narrows_the_page(customers_server: LiveServer, chromium: Any,
         page.goto(customers_server.url + "/login")
         page.fill("#username", "boss")
         page.fill("#password", "password-1")
-        page.click("button[type=submit]")
+        page.click(".vl-login-card button[type=submit]")
         page.wait_for_url("**/visits**")
         page.goto(customers_server.url + "/customers/visited?from=2024-05-06&to=2024-05-12")
 

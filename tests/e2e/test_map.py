@@ -43,7 +43,7 @@ def test_two_employees_zoom_and_popup(map_server: LiveServer, chromium: Any,
         page.goto(map_server.url + "/login")
         page.fill("#username", "east")
         page.fill("#password", "password-1")
-        page.click("button[type=submit]")
+        page.click(".vl-login-card button[type=submit]")
         page.wait_for_url("**/visits**")
         page.goto(map_server.url + "/map?from=2024-05-01&to=2024-05-31")
         expect(page.locator("#vl-map-status")).to_contain_text("1,200")

@@ -43,7 +43,7 @@ def test_route_on_next_monday(plans_server: LiveServer, chromium: Any, artifacts
         page.goto(plans_server.url + "/login")
         page.fill("#username", "east")
         page.fill("#password", "password-1")
-        page.click("button[type=submit]")
+        page.click(".vl-login-card button[type=submit]")
         page.wait_for_url("**/visits**")
         page.goto(plans_server.url + "/plans?employee=E1")
         expect(page.locator(f"#{ids.PLAN_CALENDAR} table")).to_be_visible()

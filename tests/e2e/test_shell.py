@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import SUPERVISOR, LiveServer
+from tests.live import ADMIN, READER, SUPERVISOR, LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,7 @@ def test_login_language_switch_and_logout(
         assert page.locator("h1").inner_text() == "登录"
         page.fill("#username", SUPERVISOR.username)
         page.fill("#password", SUPERVISOR.password)
-        page.click("button[type=submit]")
+        page.click(".vl-login-card button[type=submit]")
         page.wait_for_url(on_page("visits"))
 
         assert nav_texts(page) == NAV_ZH  # admin-only pages are not offered
@@ -91,7 +91,7 @@ def test_login_language_switch_and_logout(
         page.wait_for_selector("#vl-map-title")
 
         # Switch to English in the header: it comes back to the same page.
-        page.click(".vl-header a.vl-lang-link[lang=en]")
+        page.click(".vl-header button.vl-lang-link[lang=en]")  # a form: POST with CSRF
         page.wait_for_url(on_page("map"))
         page.wait_for_selector("#vl-map-title")
         assert nav_texts(page) == NAV_EN
@@ -115,3 +115,53 @@ def test_login_language_switch_and_logout(
     assert not csp, csp
     assert not problems, problems
 
+
+
+def test_log_out_everywhere_from_the_user_menu(server: LiveServer, chromium: Any) -> None:
+    """Two browsers of one user; "log out everywhere" in one ends the other's session too
+    (issue 14, item 2). The button is translated (READER has chosen no language: each
+    browser's own)."""
+    first = chromium.new_context(locale="zh-CN")
+    second = chromium.new_context(locale="en-US")
+    pages = []
+    try:
+        for context in (first, second):
+            page = context.new_page()
+            page.goto(server.url + "/login")
+            page.fill("#username", READER.username)
+            page.fill("#password", READER.password)
+            page.click(".vl-login-card button[type=submit]")
+            page.wait_for_url(on_page("visits"))
+            page.wait_for_selector("#vl-logout-all")
+            pages.append(page)
+        assert pages[0].locator("#vl-logout-all").inner_text() == "在所有设备上退出"
+        assert pages[1].locator("#vl-logout-all").inner_text() == "Log out everywhere"
+        pages[0].click("#vl-logout-all")
+        pages[0].wait_for_url("**/login")
+        pages[1].goto(server.url + "/map")
+        pages[1].wait_for_url("**/login?next=/map")
+        assert pages[1].locator("h1").inner_text() == "Sign in"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_backup_button_posts_its_form(server: LiveServer, chromium: Any, tmp_path: Path
+                                      ) -> None:
+    """The settings page's backup is a form POST with the CSRF token (issue 14, item 8): the
+    button in a real browser still downloads the database copy."""
+    context = chromium.new_context(locale="en-US", accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/login?next=/settings")
+        page.fill("#username", ADMIN.username)
+        page.fill("#password", ADMIN.password)
+        page.click(".vl-login-card button[type=submit]")
+        page.wait_for_url(on_page("settings"))
+        with page.expect_download() as download:
+            page.click("#vl-settings-backup")
+        saved = tmp_path / "backup.duckdb"
+        download.value.save_as(saved)
+        assert saved.read_bytes()[8:12] == b"DUCK"
+    finally:
+        context.close()

@@ -50,7 +50,7 @@ def test_dates_ranking_detail_and_export(week_server: LiveServer, chromium: Any,
         page.goto(week_server.url + "/login")
         page.fill("#username", "east")
         page.fill("#password", "password-1")
-        page.click("button[type=submit]")
+        page.click(".vl-login-card button[type=submit]")
         page.wait_for_url("**/visits**")
 
         # A bookmarked empty week: no visits yet.

@@ -32,7 +32,9 @@ from tests.live import (
     Login,
     LoginFn,
     csrf_from,
+    page_csrf,
     session_payload,
+    switch_language,
 )
 
 ROUTER_OUTPUT = "_pages_content.children"
@@ -269,7 +271,7 @@ def test_unchanged_session_is_not_sent_back(server: LiveServer, login: LoginFn) 
         response = session.get(server.url + path)
         assert response.status_code == 200, path
         assert "visitlens_session" not in response.headers.get("Set-Cookie", ""), path
-    switched = session.get(server.url + "/lang/zh", allow_redirects=False)  # as it was
+    switched = switch_language(server.url, session, "zh")  # as it was
     assert "visitlens_session" in switched.headers.get("Set-Cookie", "")
 
 
@@ -400,7 +402,7 @@ def test_language_follows_the_browser_then_the_choice(server: LiveServer,
     nav = texts(chinese.get(server.url + "/_dash-layout").json())
     assert "员工拜访汇总表" in nav and "Employee visit summary" not in nav
 
-    switched = chinese.get(server.url + "/lang/en?next=/map", allow_redirects=False)
+    switched = switch_language(server.url, chinese, "en", "/map")
     assert switched.status_code == 302
     assert switched.headers["Location"] == "/map"
     nav = texts(chinese.get(server.url + "/_dash-layout").json())
@@ -420,19 +422,46 @@ def test_login_page_language(server: LiveServer) -> None:
 
     session = requests.Session()
     session.headers["Accept-Language"] = "zh-CN"
-    response = session.get(server.url + "/lang/en?next=https://evil.example/",
-                           allow_redirects=False)
+    response = switch_language(server.url, session, "en", "https://evil.example/")
     assert response.headers["Location"] == "/visits"
     assert "Sign in" in session.get(server.url + "/login").text
-    assert session.get(server.url + "/lang/fr", allow_redirects=False).status_code == 404
+    assert switch_language(server.url, session, "fr").status_code == 404
+
+
+def test_language_switch_is_a_post_with_the_csrf_token(server: LiveServer,
+                                                       login: LoginFn) -> None:
+    """Issue 14, item 8: a link or a form of another site cannot switch the language (nor
+    write the choice to the database): GET is gone, a POST needs the page's token and
+    must come from this site."""
+    session = logged_in(server, login, ANALYST, lang="zh-CN")
+    assert switch_language(server.url, session, "zh").status_code == 302  # a known start
+    token = page_csrf(server.url, session)
+    assert session.get(server.url + "/lang/en?next=/map",
+                       allow_redirects=False).status_code == 405
+    assert session.post(server.url + "/lang/en", data={"next": "/map"},
+                        allow_redirects=False).status_code == 403
+    assert session.post(server.url + "/lang/en", data={"csrf_token": "x" * 43},
+                        allow_redirects=False).status_code == 403
+    assert session.post(server.url + "/lang/en", data={"csrf_token": token},
+                        headers={"Origin": "https://evil.example"},
+                        allow_redirects=False).status_code == 403
+    assert "员工拜访汇总表" in texts(session.get(server.url + "/_dash-layout").json())
+    switched = session.post(server.url + "/lang/en", data={"csrf_token": token,
+                                                           "next": "/map"},
+                            allow_redirects=False)
+    assert (switched.status_code, switched.headers["Location"]) == (302, "/map")
+    assert "Employee visit summary" in texts(session.get(server.url + "/_dash-layout").json())
+    switch_language(server.url, session, "zh")
 
 
 def test_language_switch_on_the_login_page_keeps_next(server: LiveServer) -> None:
     session = requests.Session()
     form = session.get(server.url + "/login?next=/map%3Fdepartment%3DR1").text
-    link = re.search(r'href="(/lang/en\?next=[^"]+)"', form)
-    assert link is not None
-    response = session.get(server.url + html.unescape(link.group(1)), allow_redirects=False)
+    switch = re.search(r'action="/lang/en">.*?name="csrf_token" value="([^"]+)">'
+                       r'<input type="hidden" name="next" value="([^"]+)">', form)
+    assert switch is not None  # a form per language, no link
+    response = session.post(server.url + "/lang/en", allow_redirects=False, data={
+        "csrf_token": switch.group(1), "next": html.unescape(switch.group(2))})
     assert response.headers["Location"] == "/login?next=/map%3Fdepartment%3DR1"
     english = session.get(server.url + response.headers["Location"]).text
     assert "Sign in" in english

@@ -29,6 +29,7 @@ RULES = {key(sp.MIN_STAY, "value"): 9.5, key(sp.LIMIT_NET, "value"): 1000,
          key(sp.LIMIT_CELL, "value"): 1000, key(sp.LIMIT_GPS, "value"): 500,
          key(sp.WORKDAYS, "value"): [1, 2, 3, 4, 5], key(sp.GRADES, "value"): "A, B, C, D",
          key(sp.EXPORT_DAYS, "value"): 31, key(sp.TIMEZONE, "value"): "Asia/Shanghai",
+         key(sp.SESSION_IDLE, "value"): 120,
          key(sp.SAVE, "n_clicks"): 1}
 
 

@@ -1,8 +1,8 @@
 """Several web processes on one ClickHouse: no process holds state another one needs.
 
 Two complete VisitLens apps (what two `gunicorn` workers or two hosts would be; see
-tests/parity/two_apps.py) serve one chDB store over real HTTP. A user signs in on A and is signed in on B (the session is a
-signed cookie; the key lives in the store). An export started on A is polled and
+tests/parity/two_apps.py) serve one chDB store over real HTTP. A user signs in on A and is signed in on B (the session is in the
+store, the cookie's key in the shared job folder). An export started on A is polled and
 downloaded on B (job state in the store, the file in the shared job folder). Each app
 has its own registry, Database object and threads, exactly as separate processes would.
 """

@@ -22,7 +22,16 @@ import pytest
 
 from dashboard import metrics
 from dashboard.scope import operator_scope
-from pipelines import business_settings, calendar, customers, plans, users
+from pipelines import (
+    audit,
+    business_settings,
+    calendar,
+    customers,
+    plans,
+    sessions,
+    throttle,
+    users,
+)
 from pipelines.clickhouse.copy import copy_archive
 from pipelines.clickhouse.database import ClickHouseDatabase
 from pipelines.db import Database
@@ -37,7 +46,7 @@ ANCHOR = date(2024, 6, 30)
 VOLATILE = {"created_at", "updated_at", "logged_at", "started_at", "finished_at",
             "expires_at", "last_used_at", "deleted_at", "audit_id", "import_id", "plan_id",
             "route_id", "password_hash", "token_hash", "token_id", "before_json",
-            "after_json", "value"}
+            "after_json", "value", "session_hash", "last_seen_at", "ended_at"}
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +198,32 @@ def test_phone_api_writes(pair: tuple[Database, ClickHouseDatabase]) -> None:
     both(pair, "field customer", lambda db: phone.add_phone_customer(
         db, employee, {"code": phone.phone_customer_code(employee, "c-1"), "name": "田间客户",
                        "longitude": "104.08", "latitude": "30.67"}, "t"))
+
+
+def test_sessions_throttling_and_refusals(pair: tuple[Database, ClickHouseDatabase]) -> None:
+    """Issue 14: sessions end with a role change, sign-in counts and coalesced refusals
+    hold the same rows on both stores (session ids are random: their hashes aside)."""
+    both(pair, "session user", lambda db: users.add_user(db, "sessions", "password-9",
+                                                          "analyst"))
+    started = both(pair, "sign in", lambda db: sessions.start(db, "sessions"))
+    assert all(sessions.check(db, sid) is not None for db, sid in zip(pair, started,
+                                                                      strict=True))
+    both(pair, "role change", lambda db: users.set_role(db, "sessions", "supervisor", ()))
+    assert all(sessions.check(db, sid) is None for db, sid in zip(pair, started, strict=True))
+    limits, now = throttle.Limits(account=(2, 60)), datetime(2024, 6, 30, 12, 0)
+
+    def fail_twice(db: Any) -> int | None:
+        for _ in range(2):
+            assert throttle.attempt(db, limits, "sessions", "10.0.0.1", now) is None
+            throttle.failed(db, limits, "sessions", "10.0.0.1", now)
+        return throttle.attempt(db, limits, "sessions", "10.0.0.1", now)
+
+    assert both(pair, "throttle", fail_twice) == (60, 60)
+
+    def refuse_thrice(db: Any) -> None:
+        with db.transaction() as cur:
+            for _ in range(3):
+                audit.record(cur, "sessions", "denied", "settings.update", None, None,
+                             {"role": "supervisor"})
+
+    both(pair, "refusals", refuse_thrice)

@@ -146,8 +146,14 @@ def dependency(dash: DashClient, name: str) -> dict[str, Any]:
     return next(d for d in server_callbacks(dash) if signature(d) == name)
 
 
+# Sign-in bookkeeping, not data: every login writes them, and a restore empties the
+# sessions on purpose (pipelines/sessions.py, pipelines/throttle.py).
+ACCESS_TABLES = ("web_sessions", "login_throttle")
+
+
 def table_checksums(path: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, str]]:
-    """Every table of a closed database file: (row count, sha256 of its sorted rows)."""
+    """Every table of a closed database file but ACCESS_TABLES: (row count, sha256 of its
+    sorted rows)."""
     import hashlib
 
     from pipelines.db import Database
@@ -159,7 +165,7 @@ def table_checksums(path: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[i
             "AND table_type = 'BASE TABLE' ORDER BY table_name")]
         found = {}
         for table in tables:
-            if table in skip:
+            if table in skip or table in ACCESS_TABLES:
                 continue
             rows = sorted(repr(r) for r in db.rows(f'SELECT * FROM "{table}"'))
             found[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())

@@ -20,7 +20,7 @@ from dashboard.cli import main as cli_main
 from dashboard.components import ids
 from pipelines.db import Database
 from tests.dash_client import key
-from tests.live import VISITLENS, _clean_env, live_server
+from tests.live import VISITLENS, _clean_env, download_backup, live_server
 from tests.security.support import client, copy_world, decoded, table_checksums
 from tests.security.world import BOSS, FROM, TO
 
@@ -134,7 +134,7 @@ def test_download_while_serving_and_writing_is_consistent(
         backups = []
         try:
             for i in range(3):
-                response = admin.session.get(server.url + "/download/backup", timeout=120)
+                response = download_backup(server.url, admin.session)
                 assert response.status_code == 200
                 assert response.headers["Content-Disposition"].startswith("attachment;")
                 file = tmp_path / f"download-{i}.duckdb"

@@ -27,7 +27,7 @@ from dashboard.cli import main as cli_main
 from dashboard.components import ids
 from pipelines.db import Database
 from tests.dash_client import DashClient, key
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, download_backup, live_server
 from tests.security import world
 from tests.security.support import (
     NOT_ALLOWED_ZH,
@@ -695,7 +695,7 @@ def test_download_routes(user: User, clients: dict[str, DashClient], server: Liv
     template = session.get(f"{server.url}/download/template/customers.xlsx", timeout=30)
     assert template.status_code == 200 and template.content.startswith(b"PK")
     assert not world.seen(template.content.decode("latin-1"))
-    backup = session.get(f"{server.url}/download/backup", timeout=60)
+    backup = download_backup(server.url, session)
     if user.role == "admin":
         assert backup.status_code == 200 and backup.content[8:12] == b"DUCK"
     else:

@@ -101,7 +101,7 @@ class Watch:
         self.page.goto(server.url + "/login")
         self.page.fill("#username", ADMIN.username)
         self.page.fill("#password", ADMIN.password)
-        self.page.click("button[type=submit]")
+        self.page.click(".vl-login-card button[type=submit]")
         self.page.wait_for_url("**/visits**")
 
     def _dialog(self, dialog: Any) -> None:
