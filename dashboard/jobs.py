@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 JOB_TTL_SECONDS = 3600
 # A shared job writes its progress at most this often (every report would be a write).
@@ -157,7 +157,7 @@ class SharedJobRegistry(JobRegistry):
         folder: the shared folder for result files.
     """
 
-    def __init__(self, db: Database, folder: Path) -> None:
+    def __init__(self, db: Store, folder: Path) -> None:
         super().__init__()
         shutil.rmtree(self._folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)

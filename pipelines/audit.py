@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-import duckdb
+from pipelines.store import Cursor
 
 
 def _json(value: Any) -> str | None:
@@ -16,7 +16,7 @@ def _json(value: Any) -> str | None:
 
 
 def record(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     username: str | None,
     action: str,
     entity: str | None = None,

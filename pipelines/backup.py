@@ -23,6 +23,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.db import Database
+from pipelines.store import Store
+from pipelines.upgrade import upgrade
 
 # Tables every VisitLens database has had since the first version.
 REQUIRED_TABLES = frozenset({"settings", "departments", "employees", "customers", "bindings",
@@ -45,7 +47,7 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def snapshot(db: Database, target: Path) -> Path:
+def snapshot(db: Store, target: Path) -> Path:
     """Copy the whole database, as of one moment, into the new DuckDB file `target`.
 
     Writers are not stopped: the copy runs in one transaction, so it sees every table as
@@ -120,7 +122,7 @@ def restore(backup: Path, db_path: Path) -> Path | None:
     try:
         shutil.copyfile(backup, staged)
         with Database(staged) as db:
-            db.init_schema()  # a backup of an older version gets the new tables
+            upgrade(db)  # a backup of an older version gets its migrations
             db.checkpoint()
         kept: Path | None = None
         if db_path.exists():

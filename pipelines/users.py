@@ -9,7 +9,7 @@ from functools import cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pipelines import audit
-from pipelines.db import Database
+from pipelines.store import Store
 
 ROLES = ("admin", "supervisor", "analyst")
 
@@ -28,7 +28,7 @@ class User:
 
 
 def add_user(
-    db: Database,
+    db: Store,
     username: str,
     password: str,
     role: str,
@@ -63,7 +63,7 @@ def add_user(
     return User(username, role, tuple(departments))
 
 
-def get_user(db: Database, username: str) -> User | None:
+def get_user(db: Store, username: str) -> User | None:
     row = db.execute(
         "SELECT username, role, language, active FROM users WHERE username = ?", [username]
     ).fetchone()
@@ -78,7 +78,7 @@ def get_user(db: Database, username: str) -> User | None:
     return User(row[0], row[1], departments, row[2], bool(row[3]))
 
 
-def authenticate(db: Database, username: str, password: str) -> User | None:
+def authenticate(db: Store, username: str, password: str) -> User | None:
     """The active user with this password, else None (same answer for both failures)."""
     row = db.execute(
         "SELECT password_hash FROM users WHERE username = ? AND active", [username]
@@ -92,7 +92,7 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     return get_user(db, username)
 
 
-def set_language(db: Database, username: str, language: str | None) -> None:
+def set_language(db: Store, username: str, language: str | None) -> None:
     with db.transaction() as cur:
         cur.execute("UPDATE users SET language = ? WHERE username = ?", [language, username])
 

@@ -9,6 +9,7 @@ import pytest
 
 from pipelines.db import Database
 from pipelines.imports import ImportResult, run_import
+from pipelines.upgrade import upgrade
 
 
 class Factory:
@@ -32,7 +33,7 @@ class Factory:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "test.duckdb")
-    database.init_schema()
+    upgrade(database)
     yield database
     database.close()
 
