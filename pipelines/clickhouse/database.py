@@ -247,7 +247,8 @@ class _Http:
 
     def _post(self, sql: str, params: dict[str, str], body: bytes | None = None,
               answer: bool = True) -> bytes:
-        return self._request(sql, params, body, answer).content
+        content: bytes = self._request(sql, params, body, answer).content
+        return content
 
     def _request(self, sql: str, params: dict[str, str], body: bytes | None,
                  answer: bool) -> Any:

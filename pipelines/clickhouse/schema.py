@@ -157,7 +157,7 @@ def _columns(upto: int | None) -> dict[str, list[str]]:
     try:
         found: dict[str, list[str]] = {}
         for table, column in duck.execute(
-                "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT temporary "
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal "
                 "ORDER BY table_name, column_index").fetchall():
             found.setdefault(table, []).append(column)
         return found
