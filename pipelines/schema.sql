@@ -312,8 +312,8 @@ CREATE TABLE IF NOT EXISTS customer_facts (
     prev_visit DATE,                 -- the latest visit day before last_visit
     search_text VARCHAR              -- lower(code, name, phone, address) joined by chr(31):
 );                                   -- the archive's quick search is one contains() scan
--- Files from before search_text get the column here and its values at start-up
--- (pipelines.summaries.ensure_built).
+-- Files from before search_text get the column here and its values when upgraded
+-- (pipelines.upgrade rebuilds the derived tables of a file from before migrations).
 ALTER TABLE customer_facts ADD COLUMN IF NOT EXISTS search_text VARCHAR;
 
 -- (department, customer) for every department whose population holds the customer: it is
