@@ -78,6 +78,20 @@ def test_write_side_cycle_breaks_the_contract() -> None:
         assert not _acyclic_kept(graph), f"{importer} -> {imported} went unnoticed"
 
 
+def test_the_store_is_typed_strictly() -> None:
+    """mypy's strict flags stay on for the Store protocol, both engines and the write
+    side's ordering (`make lint` runs mypy with them)."""
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        overrides = tomllib.load(handle)["tool"]["mypy"]["overrides"]
+    strict = [o for o in overrides if o.get("disallow_untyped_defs")]
+    modules = {m for o in strict for m in o["module"]}
+    assert {"pipelines.store", "pipelines.db", "pipelines.clickhouse.database",
+            "pipelines.refresh", "pipelines.upgrade", "pipelines.migrations"} <= modules
+    for flag in ("disallow_untyped_calls", "disallow_any_generics", "warn_return_any",
+                 "disallow_incomplete_defs", "strict_equality"):
+        assert all(o.get(flag) for o in strict), flag
+
+
 def test_queries_are_parameterised_files() -> None:
     """Every named query is a file of its own under dashboard/queries, one statement each."""
     for path in (ROOT / "dashboard" / "queries").glob("*.sql"):
