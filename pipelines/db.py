@@ -119,7 +119,8 @@ class Database:
         """The last migration applied (0: a file from before versioned migrations, or a
         new one)."""
         known = self.scalar("SELECT count(*) FROM duckdb_tables() "
-                            "WHERE table_name = 'schema_version' AND NOT temporary")
+                            "WHERE table_name = 'schema_version' AND NOT temporary "
+                            "AND database_name = current_database()")
         if not known:
             return 0
         return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
