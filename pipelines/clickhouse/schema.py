@@ -176,16 +176,18 @@ def statements() -> tuple[str, ...]:
 def migration_statements(version: int) -> tuple[str, ...]:
     """The ClickHouse DDL of one migration (idempotent): CREATE for the tables it adds,
     ADD COLUMN for the columns it adds to existing tables; migration 1 also creates the
-    SQL functions. A migration that changes or drops a column has no derived form; it
-    would need its ClickHouse DDL written here."""
+    SQL functions. A migration that drops a column or changes its type has no derived
+    form (refused here); it would need its ClickHouse DDL written."""
     before, after = _columns(version - 1), _columns(version)
-    lost = [f"{t}.{c}" for t, cs in before.items() for c in cs if c not in after.get(t, [])]
-    if lost:
-        raise NotImplementedError(f"migration {version} drops {lost}: write its ClickHouse form")
+    types, old_types = _column_types(version), _column_types(version - 1)
+    changed = [f"{t}.{c}" for t, cs in before.items() for c in cs
+               if types.get(t, {}).get(c) != old_types[t][c]]
+    if changed:
+        raise NotImplementedError(f"migration {version} drops or retypes {changed}: "
+                                  "write its ClickHouse form")
     added_tables = [t for t in after if t not in before]
     found = [*(FUNCTIONS if version == 1 else ()),
              *_create_tables(version, added_tables).values()]
-    types = _column_types(version)
     for table, columns in after.items():
         if table in before:
             found += [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c} {types[table][c]}"

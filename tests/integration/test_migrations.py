@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from pipelines import migrations
 from pipelines.db import Database
 from pipelines.migrations import Migration
 from pipelines.upgrade import upgrade
-from tests.conftest import Factory
+from tests.conftest import NOTES_MIGRATION, Factory
 from tests.datasets import build_week
 
 OLD_SCHEMA = Path(__file__).with_name("schema_00169c3.sql")
@@ -170,19 +171,14 @@ def test_upgrade_applies_only_what_is_missing(current: Path, tmp_path: Path) -> 
 
 
 def test_a_later_migration_reaches_old_and_new_files_alike(
-        current: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        current: Path, tmp_path: Path, add_migration: Callable[[Migration], None]) -> None:
     """With a migration 2 (a table and a column), a file of the previous version (0), a
     file at version 1 and a new file all end at version 2 with identical schemas."""
     old = old_file(current, tmp_path / "old.duckdb")
     at_one = tmp_path / "one.duckdb"
     shutil.copyfile(current, at_one)
     fresh = tmp_path / "fresh.duckdb"
-    second = Migration(2, "notes", "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, "
-                                   "body VARCHAR NOT NULL);\n"
-                                   "ALTER TABLE holidays ADD COLUMN IF NOT EXISTS note VARCHAR;")
-    patched = (*migrations.migrations(), second)
-    monkeypatch.setattr(migrations, "migrations", lambda: patched)
-    monkeypatch.setattr("pipelines.upgrade.migrations", lambda: patched)
+    add_migration(NOTES_MIGRATION)
     applied = {}
     for path in (old, at_one, fresh):
         with Database(path) as db:

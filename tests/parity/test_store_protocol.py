@@ -4,6 +4,7 @@ the schema DuckDB has, recording the same versions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from pipelines.engines import open_store
 from pipelines.migrations import Migration
 from pipelines.store import Store
 from pipelines.upgrade import upgrade
-from tests.conftest import chdb_url
+from tests.conftest import NOTES_MIGRATION, chdb_url
 
 pytest.importorskip("chdb")
 
@@ -43,7 +44,8 @@ def test_duckdb_transaction_is_atomic(tmp_path: Path) -> None:
         assert store.scalar("SELECT count(*) FROM holidays") == 0
 
 
-def test_clickhouse_store(chdb_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clickhouse_store(chdb_folder: Path,
+                          add_migration: Callable[[Migration], None]) -> None:
     """atomic_transactions false, and meant: the statement before the failure stays.
     A thread's cursor is its own object (not the store), answering like DuckDB's. The
     migrations give ClickHouse DuckDB's tables and record the same versions; a later
@@ -73,15 +75,21 @@ def test_clickhouse_store(chdb_folder: Path, monkeypatch: pytest.MonkeyPatch) ->
             "SELECT name FROM system.tables WHERE database = currentDatabase()").fetchall()}
         assert duck_tables <= click_tables
 
-        second = Migration(2, "notes", "CREATE TABLE IF NOT EXISTS notes (id INTEGER "
-                                       "PRIMARY KEY, body VARCHAR NOT NULL);\n"
-                                       "ALTER TABLE holidays ADD COLUMN IF NOT EXISTS note "
-                                       "VARCHAR;")
-        patched = (*migrations.migrations(), second)
-        monkeypatch.setattr(migrations, "migrations", lambda: patched)
-        monkeypatch.setattr("pipelines.upgrade.migrations", lambda: patched)
+        add_migration(NOTES_MIGRATION)
         assert [m.version for m in upgrade(store)] == [2]
         assert store.schema_version() == 2
         store.execute("INSERT INTO notes (id, body) VALUES (1, 'n')")
         assert store.rows("SELECT name, note FROM holidays") == [("x", None)]
         assert store.scalar("SELECT body FROM notes") == "n"
+
+
+@pytest.mark.parametrize("change", ["ALTER TABLE holidays DROP COLUMN name;",
+                                    "ALTER TABLE holidays ALTER COLUMN name TYPE INTEGER;"])
+def test_a_migration_without_a_derived_clickhouse_form_is_refused(
+        change: str, add_migration: Callable[[Migration], None]) -> None:
+    """Dropping or retyping a column is not derived for ClickHouse: refused, not skipped."""
+    from pipelines.clickhouse.schema import migration_statements
+
+    add_migration(Migration(2, "change", change))
+    with pytest.raises(NotImplementedError, match=r"holidays\.name"):
+        migration_statements(2)
