@@ -21,6 +21,7 @@ from dashboard.auth import init_auth
 from dashboard.context import attach
 from dashboard.downloads import init_downloads
 from dashboard.settings import Settings
+from pipelines.upgrade import upgrade
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 PAGE_MODULES: tuple[str, ...] = (
@@ -90,7 +91,7 @@ def create_app(settings: Settings) -> dash.Dash:
     the download routes and imports the page modules, which register themselves.
     """
     db = settings.open_database()
-    db.init_schema()  # idempotent: an older database gets new tables and macros
+    upgrade(db)  # an older database gets its migrations (pipelines.upgrade)
     if settings.embedded:
         tune_served_duckdb(db, settings.duckdb_memory_limit)
     i18n.load_all()

@@ -16,7 +16,7 @@ from dashboard.components.filter_bar import like_pattern
 from dashboard.metrics import FilterError
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import query
-from pipelines.db import Database
+from pipelines.store import Store
 
 SORTS: tuple[str, ...] = ("code", "name", "grade", "updated_at")
 
@@ -36,7 +36,7 @@ class ArchiveFilters:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _params(db: Database, scope: Scope, filters: ArchiveFilters) -> dict[str, Any]:
+def _params(db: Store, scope: Scope, filters: ArchiveFilters) -> dict[str, Any]:
     if filters.deleted and not (scope.everything and scope.role in ("admin", "operator")):
         raise ScopeError("only administrators list deleted customers")
     if filters.department is not None:
@@ -62,7 +62,7 @@ def _params(db: Database, scope: Scope, filters: ArchiveFilters) -> dict[str, An
 
 
 def search(
-    db: Database, scope: Scope, filters: ArchiveFilters, *, sort: str = "code",
+    db: Store, scope: Scope, filters: ArchiveFilters, *, sort: str = "code",
     descending: bool = False, offset: int = 0, limit: int | None = 100,
 ) -> tuple[pd.DataFrame, int]:
     """(one page of customers, how many match) for the archive list."""
@@ -81,7 +81,7 @@ def search(
     return rows.drop(columns="total"), total
 
 
-def check_customer(db: Database, scope: Scope, code: str) -> None:
+def check_customer(db: Store, scope: Scope, code: str) -> None:
     """Refuse a customer outside the scope (or unknown)."""
     found = query(db, "customer_in_scope", {"code": code, "everyone": scope.everything,
                                             "departments": scope.department_list})
@@ -89,7 +89,7 @@ def check_customer(db: Database, scope: Scope, code: str) -> None:
         raise ScopeError(f"customer {code!r} is outside your scope")
 
 
-def record(db: Database, scope: Scope, code: str) -> dict[str, Any]:
+def record(db: Store, scope: Scope, code: str) -> dict[str, Any]:
     """One customer: its fields, owners (direct and shared), department, latest visits."""
     check_customer(db, scope, code)
     rows = query(db, "customer_record", {"code": code})
@@ -107,14 +107,14 @@ def record(db: Database, scope: Scope, code: str) -> dict[str, Any]:
     }
 
 
-def department_options(db: Database, scope: Scope) -> list[dict[str, str]]:
+def department_options(db: Store, scope: Scope) -> list[dict[str, str]]:
     frame = query(db, "department_options", {"everyone": scope.everything,
                                              "departments": scope.department_list})
     return [{"label": f"{n} ({c})", "value": c}
             for c, n in zip(frame["code"], frame["name"], strict=True)]
 
 
-def customer_options(db: Database, scope: Scope, search: Any,
+def customer_options(db: Store, scope: Scope, search: Any,
                      selected: Any) -> list[dict[str, str]]:
     """Picker options: the scope's customers matching the search, the selected ones first."""
     chosen = [s for s in selected if isinstance(s, str)] if isinstance(selected, list) else []

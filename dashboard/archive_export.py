@@ -19,8 +19,8 @@ from dashboard import metrics
 from dashboard.output import clean_value
 from dashboard.scope import Scope
 from dashboard.sql import query
-from pipelines.db import Database
 from pipelines.formats import to_csv_bytes, to_xlsx_bytes
+from pipelines.store import Store
 
 CUSTOMER_FIELDS: tuple[str, ...] = (
     "code", "name", "grade", "address", "longitude", "latitude", "contact", "phone",
@@ -41,7 +41,7 @@ def _text_none(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def customers_frame(db: Database, scope: Scope) -> pd.DataFrame:
+def customers_frame(db: Store, scope: Scope) -> pd.DataFrame:
     """The scope's non-deleted customers (CUSTOMER_FIELDS; owner_codes a sorted list)."""
     frame = query(db, "export_customers", {"everyone": scope.everything,
                                            "departments": scope.department_list})
@@ -50,7 +50,7 @@ def customers_frame(db: Database, scope: Scope) -> pd.DataFrame:
     return _text_none(frame, text)[list(CUSTOMER_FIELDS)]
 
 
-def person_customers_frame(db: Database, scope: Scope,
+def person_customers_frame(db: Store, scope: Scope,
                            employee: str | None = None) -> pd.DataFrame:
     """Who looks after which customer, for the employees and departments of the scope.
 
@@ -73,7 +73,7 @@ def person_customers_frame(db: Database, scope: Scope,
     return _text_none(frame, PERSON_CUSTOMER_FIELDS)[list(PERSON_CUSTOMER_FIELDS)]
 
 
-EXPORTS: dict[str, tuple[Callable[[Database, Scope], pd.DataFrame], tuple[str, ...]]] = {
+EXPORTS: dict[str, tuple[Callable[[Store, Scope], pd.DataFrame], tuple[str, ...]]] = {
     "customers": (customers_frame, CUSTOMER_FIELDS),
     "person-customers": (person_customers_frame, PERSON_CUSTOMER_FIELDS),
 }

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import dash
 
     from dashboard.settings import Settings
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -620,7 +620,7 @@ def _healthz_view() -> tuple[Response, int]:
 
 
 # -- set-up ----------------------------------------------------------------------------------
-def init_auth(dash_app: dash.Dash, settings: Settings, db: Database) -> None:
+def init_auth(dash_app: dash.Dash, settings: Settings, db: Store) -> None:
     """Configure sessions, flask-login, the guard, the public routes and the headers."""
     server = cast("Flask", dash_app.server)
     server.secret_key = secret.load(settings.secret_file)

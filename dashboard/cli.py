@@ -16,8 +16,10 @@ import pandas as pd
 
 from dashboard.settings import Settings
 from pipelines.db import Database, DatabaseLockedError
+from pipelines.engines import open_store
 from pipelines.formats import KINDS
-from pipelines.store import open_store
+from pipelines.store import Store
+from pipelines.upgrade import upgrade
 
 if TYPE_CHECKING:
     from dashboard.scope import Scope
@@ -43,18 +45,14 @@ def _progress_printer(label: str):  # type: ignore[no-untyped-def]
     return show
 
 
-def _open(args: argparse.Namespace, init: bool = False) -> Database:
+def _open(args: argparse.Namespace, init: bool = False) -> Store:
     settings = Settings.from_env(args.db)
     if settings.embedded and not init and not settings.db_file.exists():
         raise CliError(f"no database at {settings.db_path}: run `visitlens init` or "
                        "`visitlens demo` first")
     db = settings.open_database()
-    if init:
-        db.init_schema()
-    elif settings.embedded:  # derived tables of a file changed behind our back: rebuilt
-        from pipelines.summaries import ensure_built
-
-        ensure_built(db)
+    if init or settings.embedded:  # an older file is upgraded by any command
+        upgrade(db)
     return db
 
 
@@ -214,7 +212,7 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date like 2024-05-31: {text!r}") from None
 
 
-def report_frame(db: Database, args: argparse.Namespace) -> pd.DataFrame:
+def report_frame(db: Store, args: argparse.Namespace) -> pd.DataFrame:
     """Run one report for the command line, in the scope of --as (else everything)."""
     from dashboard import metrics
     from dashboard.scope import operator_scope, scope_for_username
@@ -256,7 +254,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scope(db: Database, as_user: str | None) -> Scope:
+def _scope(db: Store, as_user: str | None) -> Scope:
     """The scope of --as, else the local operator's (everything)."""
     from dashboard.scope import ScopeError, operator_scope, scope_for_username
 

@@ -14,14 +14,14 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from dashboard.jobs import JobRegistry
     from dashboard.settings import Settings
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 DB_KEY = "visitlens_db"
 JOBS_KEY = "visitlens_jobs"
 SETTINGS_KEY = "visitlens_settings"
 
 
-def attach(server: Flask, db: Database, settings: Settings) -> None:
+def attach(server: Flask, db: Store, settings: Settings) -> None:
     """Keep the process's Database and Settings on the Flask app."""
     server.extensions[DB_KEY] = db
     server.extensions[SETTINGS_KEY] = settings
@@ -32,9 +32,9 @@ def attach(server: Flask, db: Database, settings: Settings) -> None:
         else SharedJobRegistry(db, settings.job_folder)
 
 
-def get_db() -> Database:
+def get_db() -> Store:
     """The process's Database (inside a request or app context)."""
-    return cast("Database", current_app.extensions[DB_KEY])
+    return cast("Store", current_app.extensions[DB_KEY])
 
 
 def get_settings() -> Settings:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from dashboard.i18n import N_, _
 from pipelines import business_settings
-from pipelines.db import Database
+from pipelines.store import Store
 
 MISSING = "—"
 PERCENT_DECIMALS = 1  # rates on the pages: 91.7%
@@ -85,7 +85,7 @@ def company_zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def zone_of(db: Database) -> tuple[str, ZoneInfo | None]:
+def zone_of(db: Store) -> tuple[str, ZoneInfo | None]:
     """The company time zone setting: its name, and the zone (None when unknown)."""
     name = business_settings.load(db).timezone
     return name, company_zone(name)
@@ -117,7 +117,7 @@ def zoned(label: str, zone_name: str) -> str:
     return f"{label} ({zone_name})"
 
 
-def file_date(db: Database) -> str:
+def file_date(db: Store) -> str:
     """Today's date for an export file name, on the company's calendar (YYYYMMDD)."""
     return f"{company_now(zone_of(db)[1]):%Y%m%d}"
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 JOB_TTL_SECONDS = 3600
 # Long work shares a bounded pool of threads (queued jobs wait, "queued"), and a user may
@@ -210,7 +210,7 @@ class SharedJobRegistry(JobRegistry):
         folder: the shared folder for result files.
     """
 
-    def __init__(self, db: Database, folder: Path) -> None:
+    def __init__(self, db: Store, folder: Path) -> None:
         super().__init__()
         shutil.rmtree(self._folder, ignore_errors=True)
         self._folder = private_folder(folder)

@@ -19,7 +19,7 @@ from dashboard.metrics import FilterError, Filters, params_for
 from dashboard.scope import Scope
 from dashboard.sql import query
 from pipelines import geo
-from pipelines.db import Database
+from pipelines.store import Store
 
 MAX_MARKERS = 800
 CELL_PIXELS = 50
@@ -74,7 +74,7 @@ class MapSelection:
     by_employee: bool = True
 
 
-def _params(db: Database, scope: Scope, selection: MapSelection) -> dict[str, Any]:
+def _params(db: Store, scope: Scope, selection: MapSelection) -> dict[str, Any]:
     if len(selection.filters.employees) > MAX_MAP_EMPLOYEES:
         raise FilterError(f"at most {MAX_MAP_EMPLOYEES} employees can be shown at once")
     params = metrics.population_params(db, scope, selection.filters, selection.buckets)
@@ -97,7 +97,7 @@ def cell_degrees(zoom: int) -> float:
     return 360.0 / (2 ** max(0, min(zoom, 22))) / 256 * CELL_PIXELS
 
 
-def layer(db: Database, scope: Scope, selection: MapSelection, box: Box, zoom: int,
+def layer(db: Store, scope: Scope, selection: MapSelection, box: Box, zoom: int,
           coords: str = "wgs84") -> dict[str, Any]:
     """GeoJSON for the box: single customers when few enough, else binned cells.
 
@@ -156,7 +156,7 @@ def layer(db: Database, scope: Scope, selection: MapSelection, box: Box, zoom: i
             "mode": "cells"}
 
 
-def extent(db: Database, scope: Scope, selection: MapSelection,
+def extent(db: Store, scope: Scope, selection: MapSelection,
            coords: str = "wgs84") -> Box | None:
     """The box around the selection's located customers (None when there are none)."""
     world = {"west": -180.0, "south": -90.0, "east": 180.0, "north": 90.0}

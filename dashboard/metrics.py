@@ -19,8 +19,8 @@ import pandas as pd
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import load_sql, query, query_batches
 from pipelines import business_settings
-from pipelines.db import Database
 from pipelines.derive import REASON_BIT, reasons_of
+from pipelines.store import Store
 
 RANKING_METRICS: tuple[str, ...] = (
     "visits",
@@ -78,7 +78,7 @@ def safe_div(numerator: float, denominator: float) -> float | None:
 
 
 # -- groups and calendars ----------------------------------------------------------------
-def group_departments(db: Database, scope: Scope, department: str | None) -> list[str]:
+def group_departments(db: Store, scope: Scope, department: str | None) -> list[str]:
     """The departments a report covers: the filter's subtree within the scope."""
     if department is None:
         return scope.department_list
@@ -87,7 +87,7 @@ def group_departments(db: Database, scope: Scope, department: str | None) -> lis
     return sorted(subtree & scope.departments)
 
 
-def checked_employees(db: Database, scope: Scope, codes: tuple[str, ...]) -> list[str]:
+def checked_employees(db: Store, scope: Scope, codes: tuple[str, ...]) -> list[str]:
     """The employee filter, sorted; any code outside the scope (or unknown) is refused."""
     wanted = sorted(set(codes))
     if wanted:
@@ -101,7 +101,7 @@ def checked_employees(db: Database, scope: Scope, codes: tuple[str, ...]) -> lis
     return wanted
 
 
-def group_employees(db: Database, scope: Scope, filters: Filters) -> list[str]:
+def group_employees(db: Store, scope: Scope, filters: Filters) -> list[str]:
     """Employee codes of the report group; an employee outside the scope is refused.
 
     Read as plain tuples: a company has thousands of codes, and a DataFrame column of
@@ -118,7 +118,7 @@ def _as_date(value: Any) -> date:
     return value if type(value) is date else pd.Timestamp(value).date()
 
 
-def _workday_map(db: Database, start: date, end: date) -> dict[date, bool]:
+def _workday_map(db: Store, start: date, end: date) -> dict[date, bool]:
     """{day: is a working day} for [start, end], in day order, without pandas per day."""
     weekdays = set(business_settings.load(db).workdays)
     flags = {start + timedelta(days=i): False for i in range((end - start).days + 1)}
@@ -130,19 +130,19 @@ def _workday_map(db: Database, start: date, end: date) -> dict[date, bool]:
     return flags
 
 
-def workday_flags(db: Database, start: date, end: date) -> pd.Series:
+def workday_flags(db: Store, start: date, end: date) -> pd.Series:
     """For each day of [start, end]: is it a working day (weekdays setting + holidays)."""
     flags = _workday_map(db, start, end)
     return pd.Series(list(flags.values()), index=list(flags), dtype=bool)
 
 
-def headcount(db: Database, employees: list[str] | None) -> int:
+def headcount(db: Store, employees: list[str] | None) -> int:
     """Active employees of the group (None = the whole company)."""
     frame = query(db, "headcount", {"everyone": employees is None, "employees": employees or []})
     return int(frame["headcount"].iloc[0])
 
 
-def _headcounts(db: Database, employees: list[str]) -> tuple[int, int]:
+def _headcounts(db: Store, employees: list[str]) -> tuple[int, int]:
     """(active employees of the group, of the whole company) in one query."""
     row = db.rows(load_sql("headcounts"), {"employees": employees})[0]
     return int(row[0] or 0), int(row[1] or 0)
@@ -161,19 +161,19 @@ RANKING_COLUMNS: tuple[str, ...] = (
 RANKING_PAGE_COUNTS_FROM = 500
 
 
-def ranking(db: Database, scope: Scope, filters: Filters, sort: str = "visits") -> pd.DataFrame:
+def ranking(db: Store, scope: Scope, filters: Filters, sort: str = "visits") -> pd.DataFrame:
     """The employee ranking (DESIGN.md section 2), sorted and ranked by `sort`."""
     _check_sort(sort)
     return _whole_ranking(db, group_employees(db, scope, filters), filters, sort)
 
 
-def _whole_ranking(db: Database, employees: list[str], filters: Filters,
+def _whole_ranking(db: Store, employees: list[str], filters: Filters,
                    sort: str) -> pd.DataFrame:
     frame = query(db, "ranking", _ranking_params(db, employees, filters))
     return _ranked(db, frame, filters, sort)
 
 
-def ranking_page(db: Database, scope: Scope, filters: Filters, sort: str = "visits",
+def ranking_page(db: Store, scope: Scope, filters: Filters, sort: str = "visits",
                  start: int = 0, end: int | None = None) -> tuple[pd.DataFrame, int]:
     """Rows [start, end) of ranking() and how many rows it has: the same rows and ranks.
 
@@ -198,7 +198,7 @@ def ranking_page(db: Database, scope: Scope, filters: Filters, sort: str = "visi
     return page, len(ranked)
 
 
-def _ranking_params(db: Database, employees: list[str], filters: Filters) -> dict[str, Any]:
+def _ranking_params(db: Store, employees: list[str], filters: Filters) -> dict[str, Any]:
     return {"employees": employees, "date_from": filters.date_from,
             "date_to": filters.date_to,
             "whole_month": whole_month(db, filters.date_from, filters.date_to)}
@@ -209,7 +209,7 @@ def _check_sort(sort: str) -> None:
         raise FilterError(f"unknown sort metric {sort!r}; use one of {', '.join(RANKING_METRICS)}")
 
 
-def _ranked(db: Database, frame: pd.DataFrame, filters: Filters, sort: str) -> pd.DataFrame:
+def _ranked(db: Store, frame: pd.DataFrame, filters: Filters, sort: str) -> pd.DataFrame:
     """Ratios, order (by `sort`, ties by code) and competition rank of ranking rows."""
     workdays = sum(_workday_map(db, filters.date_from, filters.date_to).values())
     frame["daily_avg"] = frame["visits"] / workdays if workdays else np.nan
@@ -229,7 +229,7 @@ class DetailPage:
 
 
 def detail(
-    db: Database,
+    db: Store,
     scope: Scope,
     filters: Filters,
     *,
@@ -267,7 +267,7 @@ def detail(
     return DetailPage(rows.drop(columns=["invalid_mask"]), total)
 
 
-def _with_customers(db: Database, page: pd.DataFrame) -> pd.DataFrame:
+def _with_customers(db: Store, page: pd.DataFrame) -> pd.DataFrame:
     """A detail page with its customers' name, deleted flag and address, as detail.sql.
 
     Looked up for the page's own codes in a second query: joining a million customers to
@@ -289,7 +289,7 @@ def _with_customers(db: Database, page: pd.DataFrame) -> pd.DataFrame:
 
 
 def detail_batches(
-    db: Database, scope: Scope, filters: Filters, batch_rows: int = 50_000
+    db: Store, scope: Scope, filters: Filters, batch_rows: int = 50_000
 ) -> tuple[int, Iterator[pd.DataFrame]]:
     """Every detail row of the filters, as (total, batches in check-in order) for exports."""
     params: dict[str, Any] = {
@@ -309,7 +309,7 @@ def detail_batches(
     return total, batches()
 
 
-def daily(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
+def daily(db: Store, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Per day: the group's and the company's visits and per-capita values (the 3 curves).
 
     A day that is not a working day has workdays = 0, so its per-capita values are null.
@@ -317,7 +317,7 @@ def daily(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
     return _daily(db, group_employees(db, scope, filters), filters)[0]
 
 
-def _daily(db: Database, employees: list[str],
+def _daily(db: Store, employees: list[str],
            filters: Filters) -> tuple[pd.DataFrame, int, int]:
     """daily() for a resolved group, with (group headcount, company headcount): the
     headline, the KPIs and the trend share one pass instead of repeating the queries."""
@@ -340,12 +340,12 @@ def _daily(db: Database, employees: list[str],
     return frame, group_heads, company_heads
 
 
-def kpis(db: Database, scope: Scope, filters: Filters) -> dict[str, Any]:
+def kpis(db: Store, scope: Scope, filters: Filters) -> dict[str, Any]:
     """Headline numbers of the employee visit summary over the whole range."""
     return headline(db, scope, filters)[0]
 
 
-def headline(db: Database, scope: Scope,
+def headline(db: Store, scope: Scope,
              filters: Filters) -> tuple[dict[str, Any], pd.DataFrame]:
     """(kpis(), daily()) from one pass: the page's headline shows both for the same filters."""
     days, heads, company_heads = _daily(db, group_employees(db, scope, filters), filters)
@@ -397,7 +397,7 @@ def trend_periods(to: date, granularity: str) -> list[tuple[str, date, date]]:
     return periods[::-1]
 
 
-def trend(db: Database, scope: Scope, filters: Filters, granularity: str = "month") -> pd.DataFrame:
+def trend(db: Store, scope: Scope, filters: Filters, granularity: str = "month") -> pd.DataFrame:
     """12 months or ISO weeks ending with the period containing `date_to` (`date_from` unused)."""
     periods = trend_periods(filters.date_to, granularity)
     span = Filters(periods[0][1], filters.date_to, filters.department, filters.employees)
@@ -438,7 +438,7 @@ CUSTOMER_SORTS: tuple[str, ...] = ("last_visit", "visits", "customer_code", "nam
 _MAX_COUNT = 2**31 - 1
 
 
-def bucket_ranges(db: Database, buckets: tuple[str, ...]) -> tuple[list[int], list[int]]:
+def bucket_ranges(db: Store, buckets: tuple[str, ...]) -> tuple[list[int], list[int]]:
     """(lows, highs) of the selected frequency buckets by label; unknown labels refused."""
     settings = business_settings.load(db)
     by_label = {settings.bucket_label(lo, hi): (lo, hi) for lo, hi in settings.frequency_buckets}
@@ -469,7 +469,7 @@ def params_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in wanted}
 
 
-def whole_month(db: Database, date_from: date, date_to: date) -> bool:
+def whole_month(db: Store, date_from: date, date_to: date) -> bool:
     """Whether the range counts exactly one calendar month's visits, so that the customer
     reports read customer_month (one row per customer) instead of summing customer_day:
     it starts on the 1st, ends in the same month, and no visit of that month lies after
@@ -483,7 +483,7 @@ def whole_month(db: Database, date_from: date, date_to: date) -> bool:
 
 
 def population_params(
-    db: Database, scope: Scope, filters: Filters, buckets: tuple[str, ...] = ()
+    db: Store, scope: Scope, filters: Filters, buckets: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Parameters of the customer queries: the scope narrowed by the filters and buckets.
 
@@ -516,7 +516,7 @@ def population_params(
     }
 
 
-def frequency(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
+def frequency(db: Store, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Customers of the population per visit-count bucket (the frequency pie)."""
     settings = business_settings.load(db)
     params = population_params(db, scope, filters)
@@ -530,11 +530,11 @@ def frequency(db: Database, scope: Scope, filters: Filters) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _grade_order(db: Database) -> list[str | None]:
+def _grade_order(db: Store) -> list[str | None]:
     return [*business_settings.load(db).grades, None]
 
 
-def grades(db: Database, scope: Scope, filters: Filters,
+def grades(db: Store, scope: Scope, filters: Filters,
            buckets: tuple[str, ...] = ()) -> pd.DataFrame:
     """Per grade (unrated = None, listed last): customers, visits, average visits."""
     found = query(db, "customer_grades",
@@ -557,7 +557,7 @@ def _keep_none(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame
 
 
-def summary_rows(db: Database, scope: Scope, filters: Filters, by: str) -> list[tuple[str, str]]:
+def summary_rows(db: Store, scope: Scope, filters: Filters, by: str) -> list[tuple[str, str]]:
     """(code, name) of the summary table's rows (DESIGN.md section 2)."""
     if by == "employee":
         departments = group_departments(db, scope, filters.department)
@@ -606,7 +606,7 @@ def _grade_cells(counts: pd.DataFrame, keys: list[Any], key: str | None,
     return cells.reshape(-1, 3)
 
 
-def summary(db: Database, scope: Scope, filters: Filters, by: str = "department",
+def summary(db: Store, scope: Scope, filters: Filters, by: str = "department",
             buckets: tuple[str, ...] = (), only: slice | None = None) -> pd.DataFrame:
     """The visited summary table: the totals row block first, then one block per row.
 
@@ -659,7 +659,7 @@ class CustomerPage:
 
 
 def customer_list(
-    db: Database,
+    db: Store,
     scope: Scope,
     filters: Filters,
     buckets: tuple[str, ...] = (),

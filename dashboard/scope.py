@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Store
     from pipelines.users import User
 
 
@@ -58,19 +58,19 @@ class Scope:
             raise ScopeError(f"department {code!r} is outside your scope")
 
 
-def operator_scope(db: Database) -> Scope:
+def operator_scope(db: Store) -> Scope:
     """The local command-line operator: everything (whoever reads the file sees it anyway)."""
     roots, departments = _whole_company(db)
     return Scope(None, "operator", True, roots, departments)
 
 
-def _whole_company(db: Database) -> tuple[tuple[str, ...], frozenset[str]]:
+def _whole_company(db: Store) -> tuple[tuple[str, ...], frozenset[str]]:
     """(root departments sorted, every department): one query, as it runs per request."""
     rows = db.rows("SELECT code, parent_code IS NULL FROM departments ORDER BY code")
     return tuple(code for code, root in rows if root), frozenset(code for code, _ in rows)
 
 
-def resolve_scope(db: Database, user: User) -> Scope:
+def resolve_scope(db: Store, user: User) -> Scope:
     """The scope of a user: admins everything, others the subtrees of their departments."""
     if not user.active:
         return Scope(user.username, user.role, False)
@@ -96,7 +96,7 @@ def resolve_scope(db: Database, user: User) -> Scope:
     return Scope(user.username, user.role, False, own_tops, departments)
 
 
-def scope_for_username(db: Database, username: str) -> Scope:
+def scope_for_username(db: Store, username: str) -> Scope:
     """Resolve by name (the command line's --as); unknown names raise ScopeError."""
     from pipelines.users import get_user
 

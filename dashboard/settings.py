@@ -7,8 +7,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.db import Database
-from pipelines.store import ENGINES, open_store
+from pipelines.engines import ENGINES, open_store
+from pipelines.store import Store
 
 DEFAULT_DB = "data/visitlens.duckdb"
 
@@ -106,7 +106,7 @@ class Settings:
     def store_location(self) -> str:
         return self.db_path if self.embedded else self.clickhouse_url
 
-    def open_database(self) -> Database:
+    def open_database(self) -> Store:
         """The store this process works on (see pipelines.store)."""
         if self.engine not in ENGINES:
             raise ValueError(f"VISITLENS_ENGINE must be one of {', '.join(ENGINES)}")

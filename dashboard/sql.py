@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.db import Database, Params
+from pipelines.store import Params, Store
 
 
 @cache
@@ -21,17 +21,17 @@ def load_sql(name: str) -> str:
     return resources.files("dashboard").joinpath("queries", f"{name}.sql").read_text("utf-8")
 
 
-def query(db: Database, name: str, params: Params = None) -> pd.DataFrame:
+def query(db: Store, name: str, params: Params = None) -> pd.DataFrame:
     """Run queries/NAME.sql with bound parameters."""
     return db.df(load_sql(name), params)
 
 
-def query_records(db: Database, name: str, params: Params = None) -> list[dict[str, Any]]:
+def query_records(db: Store, name: str, params: Params = None) -> list[dict[str, Any]]:
     return db.records(load_sql(name), params)
 
 
 def query_batches(
-    db: Database, name: str, params: Params = None, batch_rows: int = 50_000
+    db: Store, name: str, params: Params = None, batch_rows: int = 50_000
 ) -> Iterator[pd.DataFrame]:
     """Run queries/NAME.sql and yield its rows in DataFrames of at most `batch_rows`."""
     reader: Any = db.execute(load_sql(name), params).to_arrow_reader(batch_rows)

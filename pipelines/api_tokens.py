@@ -23,7 +23,7 @@ from functools import cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pipelines import audit
-from pipelines.db import Database
+from pipelines.store import Store
 
 TOKEN_PREFIX = "vl1"
 DEFAULT_TOKEN_DAYS = 30
@@ -78,7 +78,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _employee(db: Database, code: str, *, active_only: bool) -> Employee | None:
+def _employee(db: Store, code: str, *, active_only: bool) -> Employee | None:
     row = db.execute(
         "SELECT code, name, department_code, status FROM employees WHERE code = ?", [code]
     ).fetchone()
@@ -88,7 +88,7 @@ def _employee(db: Database, code: str, *, active_only: bool) -> Employee | None:
 
 
 # -- passwords -------------------------------------------------------------------------------
-def set_employee_password(db: Database, employee_code: str, password: str,
+def set_employee_password(db: Store, employee_code: str, password: str,
                           actor: str | None = None) -> None:
     """Set (or replace) an employee's API password; the change is audited, the hash only.
 
@@ -111,7 +111,7 @@ def set_employee_password(db: Database, employee_code: str, password: str,
         audit.record(cur, actor, "employee.password", "employee", employee_code)
 
 
-def authenticate_employee(db: Database, employee_code: str, password: str) -> Employee | None:
+def authenticate_employee(db: Store, employee_code: str, password: str) -> Employee | None:
     """The active employee with this API password, else None (same answer, same time, for
     an unknown code, an inactive employee, no password set and a wrong password)."""
     row = db.execute(
@@ -134,7 +134,7 @@ def _dummy_hash() -> str:
 
 
 # -- tokens ----------------------------------------------------------------------------------
-def issue_token(db: Database, employee_code: str, days: float = DEFAULT_TOKEN_DAYS,
+def issue_token(db: Store, employee_code: str, days: float = DEFAULT_TOKEN_DAYS,
                 actor: str | None = None, now: datetime | None = None) -> IssuedToken:
     """Create a token for an active employee, valid for `days` (audited, without the secret).
 
@@ -175,7 +175,7 @@ def parse_token(token: str) -> tuple[str, str] | None:
     return token_id, secret
 
 
-def verify_token(db: Database, token: str,
+def verify_token(db: Store, token: str,
                  now: datetime | None = None) -> tuple[TokenInfo, Employee] | None:
     """The token's record and its employee when the token is valid now, else None.
 
@@ -208,7 +208,7 @@ def verify_token(db: Database, token: str,
     return info, employee
 
 
-def revoke_token(db: Database, token_id: str, actor: str | None = None) -> bool:
+def revoke_token(db: Store, token_id: str, actor: str | None = None) -> bool:
     """Revoke a token by its id (audited). Returns False when it was already revoked.
 
     Raises:
@@ -227,7 +227,7 @@ def revoke_token(db: Database, token_id: str, actor: str | None = None) -> bool:
     return True
 
 
-def list_tokens(db: Database, employee_code: str | None = None) -> list[TokenInfo]:
+def list_tokens(db: Store, employee_code: str | None = None) -> list[TokenInfo]:
     """Tokens (all, or one employee's), newest first, without their secrets."""
     rows = db.rows(
         """SELECT token_id, employee_code, created_at, expires_at, revoked_at, last_used_at

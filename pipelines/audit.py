@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-import duckdb
+from pipelines.store import Cursor
 
 
 def _json(value: Any) -> str | None:
@@ -18,7 +18,7 @@ def _json(value: Any) -> str | None:
 DENIED = "denied"
 
 
-def _coalesced(cur: duckdb.DuckDBPyConnection, username: str, refused: str,
+def _coalesced(cur: Cursor, username: str, refused: str,
                moment: datetime) -> bool:
     """Count a refusal on this minute's entry of the same user and refused action, if any."""
     row = cur.execute(
@@ -35,7 +35,7 @@ def _coalesced(cur: duckdb.DuckDBPyConnection, username: str, refused: str,
 
 
 def record(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     username: str | None,
     action: str,
     entity: str | None = None,

@@ -25,6 +25,8 @@ import duckdb
 
 from pipelines import sessions
 from pipelines.db import Database
+from pipelines.store import Store
+from pipelines.upgrade import upgrade
 
 # Tables every VisitLens database has had since the first version.
 REQUIRED_TABLES = frozenset({"settings", "departments", "employees", "customers", "bindings",
@@ -47,7 +49,7 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def snapshot(db: Database, target: Path) -> Path:
+def snapshot(db: Store, target: Path) -> Path:
     """Copy the whole database, as of one moment, into the new DuckDB file `target`.
 
     Writers are not stopped: the copy runs in one transaction, so it sees every table as
@@ -122,9 +124,9 @@ def restore(backup: Path, db_path: Path) -> Path | None:
     try:
         shutil.copyfile(backup, staged)
         with Database(staged) as db:
-            db.init_schema()  # a backup of an older version gets the new tables
+            upgrade(db)  # a backup of an older version gets its migrations
             # Sessions of the backup's moment (some ended since) never count again; its
-            # settings lost the old session key in init_schema (pipelines/secret.py).
+            # settings lost the old session key in upgrade (pipelines/secret.py).
             with db.transaction() as cur:
                 sessions.end_all(cur)
             db.checkpoint()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 SOURCES = ("net", "cell", "gps")
 DEFAULT_BUCKETS: tuple[tuple[int, int | None], ...] = (
@@ -62,7 +62,7 @@ def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def ensure_defaults(db: Database) -> None:
+def ensure_defaults(db: Store) -> None:
     """Insert each default that is not set yet.
 
     The session key once kept here (in every backup) is deleted: see pipelines/secret.py.
@@ -79,7 +79,7 @@ def ensure_defaults(db: Database) -> None:
             )
 
 
-def load(db: Database) -> BusinessSettings:
+def load(db: Store) -> BusinessSettings:
     """The current settings (defaults for any key missing)."""
     stored = {k: json.loads(v) for k, v in db.rows("SELECT key, value FROM settings")}
     kwargs: dict[str, Any] = {}
@@ -95,12 +95,12 @@ def load(db: Database) -> BusinessSettings:
     return BusinessSettings(**kwargs)
 
 
-def save(db: Database, new: BusinessSettings, username: str | None) -> list[str]:
+def save(db: Store, new: BusinessSettings, username: str | None) -> list[str]:
     """Store changed settings, refresh what depends on them, and audit the change.
 
     Returns the names of the settings that changed.
     """
-    from pipelines import audit, derive
+    from pipelines import audit, refresh
 
     old = load(db)
     changed = [
@@ -120,7 +120,7 @@ def save(db: Database, new: BusinessSettings, username: str | None) -> list[str]
             f"deviation_limit_{s}_m" for s in SOURCES
         }
         if validity_inputs & set(changed):
-            derive.refresh_validity(cur, new)
+            refresh.validity_changed(cur, new)
         audit.record(
             cur,
             username,

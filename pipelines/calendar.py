@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from pipelines import audit
-from pipelines.db import Database
+from pipelines.store import Store
 
 KINDS = ("off", "work")
 
@@ -14,7 +14,7 @@ class CalendarError(ValueError):
     """A holiday that cannot be stored as asked."""
 
 
-def set_holiday(db: Database, day: date, kind: str, name: str | None, actor: str | None) -> None:
+def set_holiday(db: Store, day: date, kind: str, name: str | None, actor: str | None) -> None:
     """Add or change the entry of one date (audited)."""
     if kind not in KINDS:
         raise CalendarError(f"unknown kind {kind!r}; use off or work")
@@ -30,7 +30,7 @@ def set_holiday(db: Database, day: date, kind: str, name: str | None, actor: str
                      {"kind": kind, "name": name})
 
 
-def delete_holidays(db: Database, days: list[date], actor: str | None) -> int:
+def delete_holidays(db: Store, days: list[date], actor: str | None) -> int:
     """Remove the entries of these dates; returns how many there were (audited)."""
     removed = 0
     with db.transaction() as cur:

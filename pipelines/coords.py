@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from pipelines import geo
 from pipelines.formats import ROW
+from pipelines.store import Cursor
 
 
-def stage_wgs84(cur: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]]) -> None:
+def stage_wgs84(cur: Cursor, pairs: Sequence[tuple[str, str]]) -> None:
     """Create the view `imp_wgs`: `imp` with each (lon, lat) pair in WGS-84.
 
     Only the rows whose coord_system is gcj02 or bd09 leave DuckDB, as numpy arrays.

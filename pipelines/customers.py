@@ -14,16 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from pipelines import audit, business_settings, derive, formats, load_master, membership
+from pipelines import audit, business_settings, formats, load_master, membership, refresh
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
-from pipelines.db import Database
 from pipelines.formats import FORMATS, N_, ROW, Problem, RawTable, problem
 from pipelines.imports import _drop_staged
+from pipelines.store import Cursor, Store
 from pipelines.validate import detect
 
 EDITABLE = ("name", "grade", "address", "longitude", "latitude", "coord_system", "contact",
@@ -62,7 +61,7 @@ _RECORDS_SQL = """
 """
 
 
-def _records(cur: duckdb.DuckDBPyConnection, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
+def _records(cur: Cursor, codes: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Stored customers by code: every column plus owner_codes (direct owners, sorted)."""
     result = cur.execute(_RECORDS_SQL, {"codes": list(codes)})
     names = [d[0] for d in result.description or []]
@@ -72,12 +71,12 @@ def _records(cur: duckdb.DuckDBPyConnection, codes: Iterable[str]) -> dict[str, 
     return {row["code"]: row for row in rows}
 
 
-def get_customer(db: Database, code: str) -> dict[str, Any] | None:
+def get_customer(db: Store, code: str) -> dict[str, Any] | None:
     """One customer (deleted ones too) with version, deleted and owner_codes; None if unknown."""
     return _records(db.cursor(), [code]).get(code)
 
 
-def missing_customers(db: Database, codes: Iterable[str]) -> list[str]:
+def missing_customers(db: Store, codes: Iterable[str]) -> list[str]:
     """The codes that name no customer at all (deleted ones exist), in the given order."""
     wanted = list(dict.fromkeys(codes))
     known = set(_records(db.cursor(), wanted))
@@ -125,7 +124,7 @@ def _unknown_fields(values: Mapping[str, Any], allowed: Sequence[str]) -> list[P
             for key in values if key not in allowed]
 
 
-def _check(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings,
+def _check(cur: Cursor, settings: BusinessSettings,
            row: Mapping[str, str], code: str | None) -> list[Problem]:
     """Run the import's detect on the row (staging `imp`); an edit's own code exists."""
     found, _total = detect(cur, _raw(row), settings)
@@ -136,7 +135,7 @@ def _check(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings,
     return problems
 
 
-def validate_customer(db: Database, values: Mapping[str, str | None], *,
+def validate_customer(db: Store, values: Mapping[str, str | None], *,
                       code: str | None = None) -> list[Problem]:
     """The problems the import would report for these values (none = they can be saved).
 
@@ -157,7 +156,7 @@ def validate_customer(db: Database, values: Mapping[str, str | None], *,
         _drop_staged(cur)
 
 
-def _typed(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def _typed(cur: Cursor) -> dict[str, Any]:
     """The staged row typed and in WGS-84, as the import would store it."""
     stage_wgs84(cur, [("longitude", "latitude")])
     result = cur.execute("SELECT * FROM imp_wgs")
@@ -168,7 +167,7 @@ def _typed(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 # -- add and edit ------------------------------------------------------------------------
-def add_customer(db: Database, values: Mapping[str, str | None], owners: Sequence[str],
+def add_customer(db: Store, values: Mapping[str, str | None], owners: Sequence[str],
                  actor: str | None) -> dict[str, Any]:
     """Create one customer through the import's own path and bind its owners (audited).
 
@@ -203,7 +202,7 @@ def add_customer(db: Database, values: Mapping[str, str | None], owners: Sequenc
     return after
 
 
-def update_customer(db: Database, code: str, values: Mapping[str, str | None],
+def update_customer(db: Store, code: str, values: Mapping[str, str | None],
                     expected_version: int, actor: str | None) -> dict[str, Any]:
     """Change the EDITABLE fields of one customer (audited), refusing a stale edit.
 
@@ -249,7 +248,7 @@ def update_customer(db: Database, code: str, values: Mapping[str, str | None],
             )
             membership.refresh_customers(cur, [code])
             if (new["longitude"], new["latitude"]) != (before["longitude"], before["latitude"]):
-                derive.refresh_validity(cur, settings, [code])
+                refresh.validity_changed(cur, settings, [code])
             after = _records(cur, [code])[code]
             audit.record(cur, actor, "customer.update", "customer", code, before, after)
     finally:
@@ -258,7 +257,7 @@ def update_customer(db: Database, code: str, values: Mapping[str, str | None],
 
 
 # -- delete and restore ------------------------------------------------------------------
-def _set_deleted(db: Database, codes: Iterable[str], deleted: bool, actor: str | None) -> int:
+def _set_deleted(db: Store, codes: Iterable[str], deleted: bool, actor: str | None) -> int:
     wanted = list(dict.fromkeys(codes))
     now = datetime.now()
     changed = 0
@@ -283,7 +282,7 @@ def _set_deleted(db: Database, codes: Iterable[str], deleted: bool, actor: str |
     return changed
 
 
-def delete_customers(db: Database, codes: Iterable[str], actor: str | None) -> int:
+def delete_customers(db: Store, codes: Iterable[str], actor: str | None) -> int:
     """Soft-delete customers: they leave lists and customer reports, their visits stay.
 
     Returns how many were deleted now (already deleted and unknown codes do not count).
@@ -291,7 +290,7 @@ def delete_customers(db: Database, codes: Iterable[str], actor: str | None) -> i
     return _set_deleted(db, codes, True, actor)
 
 
-def restore_customers(db: Database, codes: Iterable[str], actor: str | None) -> int:
+def restore_customers(db: Store, codes: Iterable[str], actor: str | None) -> int:
     """Undo a soft delete; returns how many were restored (others do not count)."""
     return _set_deleted(db, codes, False, actor)
 
@@ -307,7 +306,7 @@ def _unknown_customers(codes: Sequence[str]) -> Problem:
                    N_("Unknown customer code(s): {value}."), value=_listed(codes))
 
 
-def _require_employees(cur: duckdb.DuckDBPyConnection, codes: Sequence[str],
+def _require_employees(cur: Cursor, codes: Sequence[str],
                        column: str = "employee_code") -> None:
     found = {r[0] for r in cur.execute(
         "SELECT code FROM employees WHERE code IN (SELECT unnest(?::VARCHAR[]))",
@@ -318,7 +317,7 @@ def _require_employees(cur: duckdb.DuckDBPyConnection, codes: Sequence[str],
                                 N_("Unknown employee '{value}'."), value=_listed(unknown)))
 
 
-def _live_customers(cur: duckdb.DuckDBPyConnection, codes: Sequence[str],
+def _live_customers(cur: Cursor, codes: Sequence[str],
                     refuse_deleted: str | None) -> dict[str, dict[str, Any]]:
     """The stored records of `codes`; unknown codes (and deleted ones, with the given
     message template) are refused."""
@@ -337,7 +336,7 @@ def _codes(codes: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
 
 
-def bind(db: Database, employee_code: str, customer_codes: Iterable[str],
+def bind(db: Store, employee_code: str, customer_codes: Iterable[str],
          actor: str | None) -> int:
     """Bind customers directly to an employee; returns how many bindings are new.
 
@@ -362,7 +361,7 @@ def bind(db: Database, employee_code: str, customer_codes: Iterable[str],
     return len(new)
 
 
-def unbind(db: Database, employee_code: str, customer_codes: Iterable[str],
+def unbind(db: Store, employee_code: str, customer_codes: Iterable[str],
            actor: str | None) -> int:
     """Remove direct bindings (of deleted customers too); returns how many existed."""
     wanted = _codes(customer_codes)
@@ -382,7 +381,7 @@ def unbind(db: Database, employee_code: str, customer_codes: Iterable[str],
     return len(gone)
 
 
-def add_shares(db: Database, from_employee: str, to_employees: Iterable[str],
+def add_shares(db: Store, from_employee: str, to_employees: Iterable[str],
                actor: str | None) -> int:
     """Share an employee's customers (now and later) with others; returns new shares.
 
@@ -410,7 +409,7 @@ def add_shares(db: Database, from_employee: str, to_employees: Iterable[str],
     return len(new)
 
 
-def revoke_share(db: Database, from_employee: str, to_employee: str,
+def revoke_share(db: Store, from_employee: str, to_employee: str,
                  actor: str | None) -> int:
     """End a share; returns 1 when it existed, else 0.
 
@@ -433,7 +432,7 @@ def revoke_share(db: Database, from_employee: str, to_employee: str,
     return 1
 
 
-def assign_department(db: Database, department_code: str | None,
+def assign_department(db: Store, department_code: str | None,
                       customer_codes: Iterable[str], actor: str | None) -> int:
     """Assign customers to a department (None = unassign); returns how many changed.
 

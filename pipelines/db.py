@@ -1,22 +1,29 @@
-"""The one door to the database.
+"""The DuckDB store: one implementation of :class:`pipelines.store.Store`.
 
 A process opens one :class:`Database`: a single DuckDB connection, a cursor per thread
 (DuckDB connections are not safe to share between threads, cursors are), and one writer
 lock so that writes from the web threads never interleave. DuckDB itself refuses a second
 process that tries to open the same file for writing, which keeps the file safe.
+
+This is the connection layer only: it knows tables exist, not what they mean (the schema
+comes from :mod:`pipelines.migrations`, the derived data from :mod:`pipelines.refresh`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 import pandas as pd
+
+from pipelines.store import Params
+
+if TYPE_CHECKING:
+    from pipelines.migrations import Migration
 
 # DuckDB must never try the network: icu, json and parquet are built in.
 _CONFIG: dict[str, Any] = {
@@ -24,7 +31,6 @@ _CONFIG: dict[str, Any] = {
     "autoload_known_extensions": False,
 }
 
-Params = Sequence[Any] | dict[str, Any] | None
 
 
 class DatabaseLockedError(RuntimeError):
@@ -32,12 +38,16 @@ class DatabaseLockedError(RuntimeError):
 
 
 class Database:
-    """A DuckDB database file shared by the threads of one process.
+    """A DuckDB database file shared by the threads of one process (a :class:`Store`).
 
     Args:
         path: the database file; its folder is created when missing.
         read_only: open without write access (for tools that only read).
     """
+
+    engine: Literal["duckdb"] = "duckdb"
+    # DuckDB transactions are all or nothing (Store.atomic_transactions).
+    atomic_transactions: Literal[True] = True
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = str(path)
@@ -76,6 +86,7 @@ class Database:
         return self.execute(sql, params).df(date_as_object=True)
 
     def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """Run a statement and return all its rows."""
         return self.execute(sql, params).fetchall()
 
     def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
@@ -85,6 +96,7 @@ class Database:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def scalar(self, sql: str, params: Params = None) -> Any:
+        """The first column of the first row (None without rows)."""
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -102,18 +114,26 @@ class Database:
                 raise
             cur.execute("COMMIT")
 
-    def init_schema(self) -> None:
-        """Create every table that is missing; safe to run on an existing database."""
-        sql = resources.files("pipelines").joinpath("schema.sql").read_text("utf-8")
-        with self.transaction() as cur:
-            cur.execute(sql)
-        from pipelines.business_settings import ensure_defaults
-        from pipelines.summaries import ensure_built
+    # -- schema ------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The last migration applied (0: a file from before versioned migrations, or a
+        new one)."""
+        known = self.scalar("SELECT count(*) FROM duckdb_tables() "
+                            "WHERE table_name = 'schema_version' AND NOT temporary "
+                            "AND database_name = current_database()")
+        if not known:
+            return 0
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
 
-        ensure_defaults(self)
-        ensure_built(self)
+    def apply_migration(self, migration: Migration) -> None:
+        """Run the migration's DDL and record it, in one transaction: all or nothing."""
+        with self.transaction() as cur:
+            cur.execute(migration.sql)
+            cur.execute("INSERT INTO schema_version (version, name, applied_at) "
+                        "VALUES (?, ?, now()::TIMESTAMP)", [migration.version, migration.name])
 
     def checkpoint(self) -> None:
+        """Write the log into the database file."""
         with self._write_lock:
             self.cursor().execute("CHECKPOINT")
 

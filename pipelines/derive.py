@@ -8,12 +8,9 @@ recomputed when a setting it depends on changes (DESIGN.md section 2).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-import duckdb
-
-if TYPE_CHECKING:
-    from pipelines.business_settings import BusinessSettings
+from pipelines.store import Cursor
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -61,7 +58,24 @@ MASK_SQL = f"""(
 )::UTINYINT"""
 
 
-def validity_params(settings: BusinessSettings) -> dict[str, float]:
+class ValidityLimits(Protocol):
+    """The settings validity depends on (pipelines.business_settings.BusinessSettings has
+    them; named here so that derive does not depend on where settings are kept)."""
+
+    @property
+    def min_valid_stay_minutes(self) -> float: ...
+
+    @property
+    def deviation_limit_net_m(self) -> float: ...
+
+    @property
+    def deviation_limit_cell_m(self) -> float: ...
+
+    @property
+    def deviation_limit_gps_m(self) -> float: ...
+
+
+def validity_params(settings: ValidityLimits) -> dict[str, float]:
     return {
         "min_stay": float(settings.min_valid_stay_minutes),
         "lim_net": float(settings.deviation_limit_net_m),
@@ -71,11 +85,12 @@ def validity_params(settings: BusinessSettings) -> dict[str, float]:
 
 
 def refresh_validity(
-    cur: duckdb.DuckDBPyConnection,
-    settings: BusinessSettings,
+    cur: Cursor,
+    settings: ValidityLimits,
     customer_codes: Sequence[str] | None = None,
 ) -> None:
-    """Recompute deviations (when customers are given) and invalid_mask of visits.
+    """Recompute deviations (when customers are given) and invalid_mask of visits; the
+    summaries follow through pipelines.refresh.validity_changed.
 
     Args:
         cur: a cursor inside the caller's write transaction.
@@ -114,18 +129,9 @@ def refresh_validity(
         """,
         params,
     )
-    from pipelines import summaries
-
-    if customer_codes is None:
-        summaries.refresh(cur, None)
-    else:
-        days = cur.execute(
-            "SELECT DISTINCT visit_date FROM visits WHERE customer_code IN "
-            "(SELECT unnest($codes::VARCHAR[]))", {"codes": list(customer_codes)}).fetchall()
-        summaries.refresh(cur, [d[0] for d in days])
 
 
-def refresh_department_tree(cur: duckdb.DuckDBPyConnection) -> None:
+def refresh_department_tree(cur: Cursor) -> None:
     """Rebuild the (ancestor, descendant, depth) closure of the department tree."""
     cur.execute("DELETE FROM department_tree")
     cur.execute(

@@ -41,6 +41,8 @@ from pipelines import business_settings, derive, geo, load_visits, membership, s
 from pipelines.api_tokens import set_employee_password
 from pipelines.db import Database, DatabaseLockedError
 from pipelines.formats import FORMATS
+from pipelines.store import Cursor, Store
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 
 Progress = Callable[[str, float], None]
@@ -241,7 +243,7 @@ def build_demo(
     cal = _calendar(anchor)
     db = Database(path)
     try:
-        db.init_schema()
+        upgrade(db)
         _insert_holidays(db, cal)
         org = _build_org(db, rng, spec, cal, report)
         arch = _build_archive(db, rng, spec, org, cal, report)
@@ -372,7 +374,7 @@ def _next_saturday(day: date) -> date:
     return day + timedelta(days=(5 - day.weekday()) % 7)
 
 
-def _insert_holidays(db: Database, cal: _Calendar) -> None:
+def _insert_holidays(db: Store, cal: _Calendar) -> None:
     with db.transaction() as cur:
         _register_insert(cur, "holidays", pa.table({
             "day": pa.array([h[0] for h in cal.holidays], pa.date32()),
@@ -448,7 +450,7 @@ def _person_names(rng: np.random.Generator, n: int) -> pa.Array:
                  pc.if_else(pa.array(two), _pick(GIVEN_CHARS, second), ""))
 
 
-def _register_insert(cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+def _register_insert(cur: Cursor, table: str, data: pa.Table) -> None:
     """INSERT the arrow table's columns (by name) into `table`."""
     cur.register("gen_rows", data)
     cols = ", ".join(data.column_names)
@@ -456,7 +458,7 @@ def _register_insert(cur: duckdb.DuckDBPyConnection, table: str, data: pa.Table)
     cur.unregister("gen_rows")
 
 
-def _restart_sequence(cur: duckdb.DuckDBPyConnection, name: str, next_value: int) -> None:
+def _restart_sequence(cur: Cursor, name: str, next_value: int) -> None:
     """Make `name` continue after ids the generator assigned itself (deterministically)."""
     cur.execute(f"DROP SEQUENCE IF EXISTS {name}")
     cur.execute(f"CREATE SEQUENCE {name} START {int(next_value)}")
@@ -495,7 +497,7 @@ def _allocate(total: int, weights: Floats, minimum: int) -> Ints:
 
 
 def _build_org(
-    db: Database, rng: np.random.Generator, spec: _Size, cal: _Calendar, report: Progress
+    db: Store, rng: np.random.Generator, spec: _Size, cal: _Calendar, report: Progress
 ) -> _Org:
     report("departments", 0.02)
     start = _day_number(cal.anchor) - VISIT_DAYS + 1
@@ -587,7 +589,7 @@ class _Archive:
 
 
 def _build_archive(
-    db: Database,
+    db: Store,
     rng: np.random.Generator,
     spec: _Size,
     org: _Org,
@@ -791,7 +793,7 @@ def _plan_rate(spec: _Size, cal: _Calendar) -> float:
 
 
 def _build_plans(
-    db: Database,
+    db: Store,
     rng: np.random.Generator,
     spec: _Size,
     org: _Org,
@@ -882,7 +884,7 @@ def _build_plans(
 
 # -- visits ---------------------------------------------------------------------------------
 def _build_visits(
-    db: Database,
+    db: Store,
     rng: np.random.Generator,
     spec: _Size,
     org: _Org,
@@ -1078,7 +1080,7 @@ def _visit_table(
 
 
 # -- users ----------------------------------------------------------------------------------
-def _add_logins(db: Database) -> list[DemoLogin]:
+def _add_logins(db: Store) -> list[DemoLogin]:
     """The three demo users: one per role, scoped to show what each role sees."""
     names = dict(db.rows("SELECT code, name FROM departments"))
     logins = []
@@ -1092,7 +1094,7 @@ def _add_logins(db: Database) -> list[DemoLogin]:
 PHONE_PASSWORD = "visitlens-phone"
 
 
-def _add_phone_login(db: Database) -> DemoLogin:
+def _add_phone_login(db: Store) -> DemoLogin:
     """An API password for one employee of the supervisor's region, so that the curl
     session of docs/API.md works against `make demo`: the first active one by code who
     looks after customers and has plans."""

@@ -26,15 +26,15 @@ import pyarrow as pa
 
 from pipelines import audit, business_settings, formats, load_master, load_plans, load_visits
 from pipelines.context import WriteContext
-from pipelines.db import Database
 from pipelines.formats import CsvScan, Problem, RawTable
+from pipelines.store import Cursor, Store
 from pipelines.validate import detect, detect_staged, stage_relation
 
 Progress = Callable[[str, float], None]
-Prepare = Callable[[duckdb.DuckDBPyConnection, business_settings.BusinessSettings], None]
-Write = Callable[[duckdb.DuckDBPyConnection, WriteContext], int]
+Prepare = Callable[[Cursor, business_settings.BusinessSettings], None]
+Write = Callable[[Cursor, WriteContext], int]
 # Stage the rows as `imp` and list their problems: (problems, how many in all, rows).
-Detect = Callable[[duckdb.DuckDBPyConnection, business_settings.BusinessSettings],
+Detect = Callable[[Cursor, business_settings.BusinessSettings],
                   tuple[list[Problem], int, int]]
 
 STEPS: dict[str, tuple[Prepare, Write]] = {
@@ -86,7 +86,7 @@ _STAGED_ARROW = ("imp_conv", "imp_raw", "imp_batch")
 _STAGED_TABLES = ("imp_new", "imp_problems", "imp", "imp_csv")
 
 
-def _drop_staged(cur: duckdb.DuckDBPyConnection) -> None:
+def _drop_staged(cur: Cursor) -> None:
     """Free the staged copies of the file: the cursor lives as long as its thread, and a
     registered Arrow table or a temp table would otherwise hold the whole file in memory.
 
@@ -103,7 +103,7 @@ def _drop_staged(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def run_import(
-    db: Database,
+    db: Store,
     kind: str,
     data: bytes,
     filename: str,
@@ -130,7 +130,7 @@ def run_import(
 
 
 def _detect_raw(raw: RawTable) -> Detect:
-    def run(cur: duckdb.DuckDBPyConnection,
+    def run(cur: Cursor,
             settings: business_settings.BusinessSettings) -> tuple[list[Problem], int, int]:
         return (*detect(cur, raw, settings), raw.num_rows)
 
@@ -138,7 +138,7 @@ def _detect_raw(raw: RawTable) -> Detect:
 
 
 def import_records(
-    db: Database,
+    db: Store,
     kind: str,
     records: Sequence[Mapping[str, str | None]],
     username: str | None,
@@ -186,7 +186,7 @@ def raw_from_records(kind: str, records: Sequence[Mapping[str, str | None]]) -> 
 
 
 def _detect_and_write(
-    db: Database,
+    db: Store,
     kind: str,
     run_detect: Detect,
     filename: str,
@@ -249,7 +249,7 @@ def _detect_and_write(
 
 # -- the streamed CSV reader (the command line) -----------------------------------------------
 def run_import_csv_file(
-    db: Database,
+    db: Store,
     kind: str,
     path: Path,
     username: str | None = None,
@@ -306,7 +306,7 @@ def run_import_csv_file(
     rows = rows_seen[0] if rows_seen else 0
     problems = sorted(scan.problems + found, key=lambda p: p.row or 0)
 
-    def run_detect(cur: duckdb.DuckDBPyConnection,
+    def run_detect(cur: Cursor,
                    settings: business_settings.BusinessSettings) -> tuple[list[Problem], int, int]:
         if scan.fatal:
             return problems, len(problems), rows
@@ -316,7 +316,7 @@ def run_import_csv_file(
     return _detect_and_write(db, kind, run_detect, path.name, username, detect_only, report)
 
 
-def _count(cur: duckdb.DuckDBPyConnection, relation: str) -> int:
+def _count(cur: Cursor, relation: str) -> int:
     row = cur.execute(f"SELECT count(*) FROM {relation}").fetchone()
     return int(row[0]) if row else 0
 
@@ -346,7 +346,7 @@ def _trimmed(column: str) -> str:
             f"ELSE {value} END)")
 
 
-def _stage_csv(cur: duckdb.DuckDBPyConnection, scan: CsvScan,
+def _stage_csv(cur: Cursor, scan: CsvScan,
                settings: business_settings.BusinessSettings, report: Progress) -> list[Problem]:
     """Stage the records of a scanned CSV file as `imp` (validate.stage_relation).
 
@@ -374,7 +374,7 @@ def _stage_csv(cur: duckdb.DuckDBPyConnection, scan: CsvScan,
     return problems
 
 
-def _read_with_duckdb(cur: duckdb.DuckDBPyConnection, scan: CsvScan) -> bool:
+def _read_with_duckdb(cur: Cursor, scan: CsvScan) -> bool:
     """Read the file into `imp_csv` and define the view `imp_body` of its records (``_row``
     and the present columns, trimmed; rows of empty cells only left out, as read_file
     does). False when the exact reader must read the file instead."""
@@ -403,7 +403,7 @@ def _read_with_duckdb(cur: duckdb.DuckDBPyConnection, scan: CsvScan) -> bool:
     return True
 
 
-def _read_exactly(cur: duckdb.DuckDBPyConnection, scan: CsvScan) -> list[Problem]:
+def _read_exactly(cur: Cursor, scan: CsvScan) -> list[Problem]:
     """Read the file with formats.exact_csv_batches into `imp_csv`, viewed as `imp_body`."""
     column_defs = ", ".join([f'"{formats.ROW}" BIGINT']
                             + [f'"{c}" VARCHAR' for c in scan.columns])
@@ -420,7 +420,7 @@ def _read_exactly(cur: duckdb.DuckDBPyConnection, scan: CsvScan) -> list[Problem
     return problems
 
 
-def _drop_staged_text(cur: duckdb.DuckDBPyConnection) -> None:
+def _drop_staged_text(cur: Cursor) -> None:
     """Free the file's text once `imp` holds every value."""
     for statement in ("DROP VIEW IF EXISTS imp_text", "DROP VIEW IF EXISTS imp_body",
                       "DROP TABLE IF EXISTS imp_csv"):

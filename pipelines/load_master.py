@@ -6,19 +6,18 @@ transaction. Codes that already exist were refused by detect, so every row is ne
 
 from __future__ import annotations
 
-import duckdb
-
 from pipelines import derive, membership
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
+from pipelines.store import Cursor
 
 
-def prepare_departments(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
+def prepare_departments(cur: Cursor, settings: BusinessSettings) -> None:
     cur.execute("CREATE OR REPLACE TEMP TABLE imp_new AS SELECT * FROM imp")
 
 
-def write_departments(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
+def write_departments(cur: Cursor, ctx: WriteContext) -> int:
     cur.execute(
         "INSERT INTO departments (code, name, parent_code, created_at) "
         "SELECT code, name, parent_code, ? FROM imp_new ORDER BY _row",
@@ -29,11 +28,11 @@ def write_departments(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
     return inserted
 
 
-def prepare_employees(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
+def prepare_employees(cur: Cursor, settings: BusinessSettings) -> None:
     cur.execute("CREATE OR REPLACE TEMP TABLE imp_new AS SELECT * FROM imp")
 
 
-def write_employees(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
+def write_employees(cur: Cursor, ctx: WriteContext) -> int:
     cur.execute(
         "INSERT INTO employees (code, name, department_code, status, created_at) "
         "SELECT code, name, department_code, coalesce(status, 'active'), ? "
@@ -43,12 +42,12 @@ def write_employees(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
     return _count(cur)
 
 
-def prepare_customers(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
+def prepare_customers(cur: Cursor, settings: BusinessSettings) -> None:
     stage_wgs84(cur, [("longitude", "latitude")])
     cur.execute("CREATE OR REPLACE TEMP TABLE imp_new AS SELECT * FROM imp_wgs")
 
 
-def write_customers(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
+def write_customers(cur: Cursor, ctx: WriteContext) -> int:
     now = ctx.now
     cur.execute(
         """
@@ -74,6 +73,6 @@ def write_customers(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
     return inserted
 
 
-def _count(cur: duckdb.DuckDBPyConnection) -> int:
+def _count(cur: Cursor) -> int:
     row = cur.fetchone()
     return int(row[0]) if row else 0

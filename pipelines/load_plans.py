@@ -6,14 +6,13 @@ order. A plan item (employee, date, customer) or a holiday date already stored i
 
 from __future__ import annotations
 
-import duckdb
-
 from pipelines import summaries
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
+from pipelines.store import Cursor
 
 
-def prepare_plans(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
+def prepare_plans(cur: Cursor, settings: BusinessSettings) -> None:
     cur.execute(
         """
         CREATE OR REPLACE TEMP TABLE imp_new AS
@@ -25,7 +24,7 @@ def prepare_plans(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) ->
     )
 
 
-def write_plans(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
+def write_plans(cur: Cursor, ctx: WriteContext) -> int:
     now = ctx.now
     # New plans: one per (employee, date, plan name) not stored yet, in file order.
     cur.execute(
@@ -61,14 +60,14 @@ def write_plans(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
     return int(row[0]) if row else 0
 
 
-def prepare_holidays(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
+def prepare_holidays(cur: Cursor, settings: BusinessSettings) -> None:
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE imp_new AS SELECT * FROM imp "
         "WHERE date NOT IN (SELECT day FROM holidays)"
     )
 
 
-def write_holidays(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
+def write_holidays(cur: Cursor, ctx: WriteContext) -> int:
     cur.execute("INSERT INTO holidays (day, kind, name) SELECT date, kind, name FROM imp_new")
     row = cur.fetchone()
     return int(row[0]) if row else 0

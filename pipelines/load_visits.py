@@ -7,12 +7,11 @@ serves the demo generator, which stages its generated rows under the same names.
 
 from __future__ import annotations
 
-import duckdb
-
-from pipelines import derive, summaries
+from pipelines import derive, refresh
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
+from pipelines.store import Cursor
 
 VISIT_COLUMNS = (
     "visit_id", "employee_code", "customer_code", "check_in_at", "check_in_lon",
@@ -21,7 +20,7 @@ VISIT_COLUMNS = (
 )
 
 
-def prepare_visits(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -> None:
+def prepare_visits(cur: Cursor, settings: BusinessSettings) -> None:
     """Create `imp_new`: the staged visits that are not in the database yet (only the
     columns the insert reads: a ten-million-row file is not copied with its text).
 
@@ -56,7 +55,7 @@ def prepare_visits(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings) -
 
 
 def insert_new_visits(
-    cur: duckdb.DuckDBPyConnection, settings: BusinessSettings, import_id: int | None
+    cur: Cursor, settings: BusinessSettings, import_id: int | None
 ) -> int:
     """Insert `imp_new` (columns VISIT_COLUMNS, WGS-84) into visits with derived columns."""
     cols = ", ".join(VISIT_COLUMNS)
@@ -83,9 +82,9 @@ def insert_new_visits(
         params,
     )
     row = cur.fetchone()
-    summaries.refresh_for_visits(cur, "imp_new")
+    refresh.visits_added(cur, "imp_new")
     return int(row[0]) if row else 0
 
 
-def write_visits(cur: duckdb.DuckDBPyConnection, ctx: WriteContext) -> int:
+def write_visits(cur: Cursor, ctx: WriteContext) -> int:
     return insert_new_visits(cur, ctx.settings, ctx.import_id)

@@ -19,10 +19,12 @@ the reports filter and group by:
 Every write that changes customers, bindings or an employee's department calls
 :func:`refresh_customers` or :func:`refresh_employees` inside its own transaction. Ids never
 change once given, so the per-day visit counts stay valid when a customer is edited.
-:func:`ensure_current` rebuilds everything when a file was changed behind the app's back
-(counts that do not match), which also upgrades older files. It runs when a database is
-opened (``init_schema``: app start, every command, a restore), never on a report's read
-path; code that writes these tables by hand (test fixtures) calls it afterwards.
+:func:`pipelines.refresh.ensure_current` rebuilds everything when a file was changed
+behind the app's back (counts that do not match, :func:`is_stale`). It runs when a store
+is opened (:func:`pipelines.upgrade.upgrade`: app start, every command, a restore), never
+on a report's read path; code that writes these tables by hand (test fixtures) calls it
+afterwards. This module calls no other that keeps derived data (pipelines.refresh orders
+them).
 """
 
 from __future__ import annotations
@@ -30,10 +32,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import duckdb
-
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Cursor, Store
 
 # The customers to refresh are staged in this temp table (a name we own, never user text).
 _STAGE = "membership_codes"
@@ -162,7 +162,7 @@ _UPDATE_DAY_GRADES = f"""
 _UPDATE_MONTH_GRADES = _UPDATE_DAY_GRADES.replace("customer_day", "customer_month")
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, codes: Iterable[str] | None,
+def _stage(cur: Cursor, codes: Iterable[str] | None,
            table: str | None = None) -> None:
     if codes is None:
         source = table or "customers"
@@ -173,7 +173,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, codes: Iterable[str] | None,
                     {"codes": sorted(set(codes))})
 
 
-def _apply(cur: duckdb.DuckDBPyConnection, everything: bool) -> None:
+def _apply(cur: Cursor, everything: bool) -> None:
     """Recompute the staged customers' facts, memberships and owners."""
     cur.execute(_UPSERT_FACTS)
     cur.execute(_UPDATE_FACTS)
@@ -196,7 +196,7 @@ def _apply(cur: duckdb.DuckDBPyConnection, everything: bool) -> None:
     cur.execute(f"DROP TABLE IF EXISTS {_STAGE}")
 
 
-def refresh_customers(cur: duckdb.DuckDBPyConnection, codes: Iterable[str]) -> None:
+def refresh_customers(cur: Cursor, codes: Iterable[str]) -> None:
     """Bring these customers' rows up to date (after an add, edit, delete, restore, bind,
     unbind or department assignment), inside the caller's transaction."""
     wanted = list(codes)
@@ -206,14 +206,14 @@ def refresh_customers(cur: duckdb.DuckDBPyConnection, codes: Iterable[str]) -> N
     _apply(cur, everything=False)
 
 
-def refresh_staged(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+def refresh_staged(cur: Cursor, table: str) -> None:
     """refresh_customers for the codes in column `code` of `table` (a staged import: a
     name we own, never user text), without passing a million codes as a parameter."""
     _stage(cur, None, table)
     _apply(cur, everything=False)
 
 
-def refresh_employees(cur: duckdb.DuckDBPyConnection, employee_codes: Iterable[str]) -> None:
+def refresh_employees(cur: Cursor, employee_codes: Iterable[str]) -> None:
     """After an employee's department changed: refresh every customer bound to them."""
     rows = cur.execute(
         "SELECT DISTINCT customer_code FROM bindings "
@@ -222,7 +222,7 @@ def refresh_employees(cur: duckdb.DuckDBPyConnection, employee_codes: Iterable[s
     refresh_customers(cur, [r[0] for r in rows])
 
 
-def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
+def rebuild(cur: Cursor) -> None:
     """Recompute every customer's rows (ids kept), inside the caller's transaction.
 
     About a second for a million customers; used for new and upgraded files, the demo
@@ -242,25 +242,13 @@ _STALE_SQL = """
 """
 
 
-def is_stale(db: Database) -> bool:
-    """Whether customers, deletions or bindings were written without a refresh (a file
-    from an older version, or rows written by hand); a few milliseconds."""
+def is_stale(db: Store) -> bool:
+    """Whether customers, deletions or bindings were written without a refresh (rows
+    written by hand, a file changed behind the app's back); a few milliseconds."""
     return bool(db.scalar(_STALE_SQL))
 
 
-def lacks_search_text(db: Database) -> bool:
-    """Whether a customer has no search text yet (a file from before the column)."""
-    return bool(db.scalar(
-        "SELECT EXISTS (SELECT 1 FROM customer_facts WHERE search_text IS NULL)"))
-
-
-def ensure_current(db: Database) -> None:
-    """Rebuild the customer tables and the per-day visit counts when they are out of step."""
-    if not is_stale(db):
-        return
-    from pipelines import summaries
-
-    with db.transaction() as cur:
-        if bool(cur.execute(_STALE_SQL).fetchone()[0]):  # type: ignore[index]
-            rebuild(cur)
-            summaries.rebuild_customer_days(cur)
+def is_stale_on(cur: Cursor) -> bool:
+    """:func:`is_stale`, inside the caller's transaction."""
+    row = cur.execute(_STALE_SQL).fetchone()
+    return bool(row and row[0])

@@ -23,14 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import duckdb
-
 from pipelines import audit, business_settings, derive, geo, summaries
 from pipelines.business_settings import BusinessSettings
 from pipelines.customers import EditError, add_customer, get_customer
-from pipelines.db import Database
 from pipelines.formats import Problem, problem
 from pipelines.imports import import_records
+from pipelines.store import Cursor, Store
 
 MAX_FUTURE = timedelta(minutes=10)  # phone clocks drift; later than this is refused
 MAX_BATCH = 1000
@@ -164,7 +162,7 @@ def _text(value: object) -> str | None:
 _VISIT_COLUMNS = ", ".join(f.name for f in StoredVisit.__dataclass_fields__.values())
 
 
-def get_visits(cur: duckdb.DuckDBPyConnection, visit_ids: Sequence[str]) -> dict[str, StoredVisit]:
+def get_visits(cur: Cursor, visit_ids: Sequence[str]) -> dict[str, StoredVisit]:
     """The stored visits with these visit_ids (of any employee), by visit_id."""
     if not visit_ids:
         return {}
@@ -176,7 +174,7 @@ def get_visits(cur: duckdb.DuckDBPyConnection, visit_ids: Sequence[str]) -> dict
     return {str(r[0]): StoredVisit(*r) for r in rows}
 
 
-def own_customers(cur: duckdb.DuckDBPyConnection, employee_code: str,
+def own_customers(cur: Cursor, employee_code: str,
                   codes: Sequence[str]) -> set[str]:
     """Which of `codes` the employee looks after (direct or shared, not deleted)."""
     if not codes:
@@ -225,7 +223,7 @@ def _matches(stored: StoredVisit, employee_code: str, visit: PhoneVisit) -> bool
 
 # -- check-in and batches --------------------------------------------------------------------
 def record_visits(
-    db: Database,
+    db: Store,
     employee_code: str,
     visits: Sequence[PhoneVisit],
     actor: str | None,
@@ -336,7 +334,7 @@ class _Entry:
     outcome: Outcome
 
 
-def _insert(db: Database, entries: Sequence[_Entry], actor: str | None, label: str) -> None:
+def _insert(db: Store, entries: Sequence[_Entry], actor: str | None, label: str) -> None:
     """Import the entries; a client id that comes again (two requests combined by
     GroupCommit) goes in a second import, where it is skipped as present when the first
     was stored, and so answered as a duplicate or a conflict like a later resend."""
@@ -351,7 +349,7 @@ def _insert(db: Database, entries: Sequence[_Entry], actor: str | None, label: s
         _insert(db, again, actor, label)
 
 
-def _insert_once(db: Database, entries: Sequence[_Entry], actor: str | None,
+def _insert_once(db: Store, entries: Sequence[_Entry], actor: str | None,
                  label: str) -> None:
     """Import entries of distinct client ids in one transaction; rows that detect refuses
     are rejected and the rest tried again (detect judges row by row, so round two meets
@@ -421,7 +419,7 @@ class GroupCommit:
     One per process, kept by the web app (it holds threads' hand-over state, no data).
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
         self._lock = threading.Lock()
         self._queue: list[_Job] = []
@@ -479,7 +477,7 @@ def _checked_out(row: StoredVisit) -> Problem:
 
 
 def check_out(
-    db: Database,
+    db: Store,
     employee_code: str,
     client_id: str,
     end: VisitEnd,
@@ -532,7 +530,7 @@ def check_out(
     return after, True
 
 
-def refresh_visit(cur: duckdb.DuckDBPyConnection, settings: BusinessSettings, visit_id: str,
+def refresh_visit(cur: Cursor, settings: BusinessSettings, visit_id: str,
                   check_in_at: datetime) -> None:
     """Recompute one visit's stay, deviations and invalid_mask (derive.refresh_validity for
     a single row; the check-in time lets the zone maps skip the rest of the table), and the
@@ -579,7 +577,7 @@ def phone_customer_code(employee_code: str, client_id: str) -> str:
     return "APP" + digest[:12].upper()
 
 
-def add_phone_customer(db: Database, employee_code: str, values: Mapping[str, str | None],
+def add_phone_customer(db: Store, employee_code: str, values: Mapping[str, str | None],
                        actor: str | None) -> tuple[dict[str, Any], bool]:
     """Create a customer bound to the employee, validated like the import (audited).
 

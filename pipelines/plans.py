@@ -19,11 +19,9 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import duckdb
-
 from pipelines import audit, summaries
-from pipelines.db import Database
 from pipelines.formats import N_, Problem, problem
+from pipelines.store import Cursor, Store
 
 MAX_NAME = 100  # characters of a plan or route name
 MAX_REPEAT_DAYS = 366  # days a repetition may cover, both ends included (a leap year)
@@ -41,13 +39,13 @@ class PlanError(ValueError):
 
 
 # -- reading -----------------------------------------------------------------------------
-def plan_owner(db: Database, plan_id: int) -> str | None:
+def plan_owner(db: Store, plan_id: int) -> str | None:
     """The employee of a plan (None = no such plan), for the caller's scope check."""
     row = db.execute("SELECT employee_code FROM plans WHERE plan_id = ?", [plan_id]).fetchone()
     return None if row is None else str(row[0])
 
 
-def route_owner(db: Database, route_id: int) -> str | None:
+def route_owner(db: Store, route_id: int) -> str | None:
     """The employee of a route (None = no such route), for the caller's scope check."""
     row = db.execute("SELECT employee_code FROM routes WHERE route_id = ?",
                      [route_id]).fetchone()
@@ -68,7 +66,7 @@ _ROUTE_SQL = """
 """
 
 
-def _record(cur: duckdb.DuckDBPyConnection, sql: str, key: int) -> dict[str, Any] | None:
+def _record(cur: Cursor, sql: str, key: int) -> dict[str, Any] | None:
     result = cur.execute(sql, [key])
     names = [d[0] for d in result.description or []]
     row = result.fetchone()
@@ -79,12 +77,12 @@ def _record(cur: duckdb.DuckDBPyConnection, sql: str, key: int) -> dict[str, Any
     return record
 
 
-def get_plan(db: Database, plan_id: int) -> dict[str, Any] | None:
+def get_plan(db: Store, plan_id: int) -> dict[str, Any] | None:
     """A plan with its customer codes in order (what the audit log stores); None if unknown."""
     return _record(db.cursor(), _PLAN_SQL, plan_id)
 
 
-def get_route(db: Database, route_id: int) -> dict[str, Any] | None:
+def get_route(db: Store, route_id: int) -> dict[str, Any] | None:
     """A route with its customer codes in order (what the audit log stores); None if unknown."""
     return _record(db.cursor(), _ROUTE_SQL, route_id)
 
@@ -127,7 +125,7 @@ def _customer_list(codes: Iterable[str], problems: list[Problem]) -> list[str]:
 
 
 # -- checks against the stored data (inside the transaction) ------------------------------
-def _check_employee(cur: duckdb.DuckDBPyConnection, code: str, for_plans: bool,
+def _check_employee(cur: Cursor, code: str, for_plans: bool,
                     problems: list[Problem]) -> bool:
     """Whether the employee exists; unknown (or, for plans, inactive) adds a problem."""
     row = cur.execute("SELECT status FROM employees WHERE code = ?", [code]).fetchone()
@@ -143,7 +141,7 @@ def _check_employee(cur: duckdb.DuckDBPyConnection, code: str, for_plans: bool,
     return True
 
 
-def _check_customers(cur: duckdb.DuckDBPyConnection, codes: Sequence[str],
+def _check_customers(cur: Cursor, codes: Sequence[str],
                      problems: list[Problem]) -> None:
     """Unknown and deleted customers each add a problem naming them in the given order."""
     deleted = dict(cur.execute(
@@ -161,7 +159,7 @@ def _check_customers(cur: duckdb.DuckDBPyConnection, codes: Sequence[str],
                                 value=_listed(gone)))
 
 
-def _check_plan_name(cur: duckdb.DuckDBPyConnection, employee: str, days: Sequence[date],
+def _check_plan_name(cur: Cursor, employee: str, days: Sequence[date],
                      name: str, own_plan: int | None, problems: list[Problem]) -> None:
     """A plan name already used by the employee on any of `days` adds a problem."""
     taken = [r[0] for r in cur.execute(
@@ -176,7 +174,7 @@ def _check_plan_name(cur: duckdb.DuckDBPyConnection, employee: str, days: Sequen
             employee=employee, name=name, value=_listed([d.isoformat() for d in taken])))
 
 
-def _check_clashes(cur: duckdb.DuckDBPyConnection, employee: str, days: Sequence[date],
+def _check_clashes(cur: Cursor, employee: str, days: Sequence[date],
                    codes: Sequence[str], own_plan: int | None, problems: list[Problem]) -> None:
     """Customers the employee already has in another plan on one of `days` add a problem.
 
@@ -202,7 +200,7 @@ def _check_clashes(cur: duckdb.DuckDBPyConnection, employee: str, days: Sequence
                                 employee=employee, value=shown))
 
 
-def _check_route_name(cur: duckdb.DuckDBPyConnection, employee: str, name: str,
+def _check_route_name(cur: Cursor, employee: str, name: str,
                       own_route: int | None, problems: list[Problem]) -> None:
     found = cur.execute(
         "SELECT 1 FROM routes WHERE employee_code = ? AND route_name = ? "
@@ -219,7 +217,7 @@ def _unknown(kind: str, key: int) -> PlanError:
 
 
 # -- writing ----------------------------------------------------------------------------
-def _insert_plan(cur: duckdb.DuckDBPyConnection, employee: str, day: date, name: str,
+def _insert_plan(cur: Cursor, employee: str, day: date, name: str,
                  route_name: str | None, codes: Sequence[str], now: datetime) -> int:
     row = cur.execute(
         "INSERT INTO plans (plan_id, employee_code, plan_date, plan_name, route_name, "
@@ -231,7 +229,7 @@ def _insert_plan(cur: duckdb.DuckDBPyConnection, employee: str, day: date, name:
     return plan_id
 
 
-def _insert_plan_items(cur: duckdb.DuckDBPyConnection, plan_id: int, employee: str, day: date,
+def _insert_plan_items(cur: Cursor, plan_id: int, employee: str, day: date,
                        codes: Sequence[str]) -> None:
     cur.execute(
         """INSERT INTO plan_items (plan_id, position, employee_code, plan_date, customer_code)
@@ -241,7 +239,7 @@ def _insert_plan_items(cur: duckdb.DuckDBPyConnection, plan_id: int, employee: s
     summaries.refresh(cur, [day])
 
 
-def _insert_route_items(cur: duckdb.DuckDBPyConnection, route_id: int,
+def _insert_route_items(cur: Cursor, route_id: int,
                         codes: Sequence[str]) -> None:
     cur.execute(
         """INSERT INTO route_items (route_id, position, customer_code)
@@ -256,7 +254,7 @@ def _raise(problems: list[Problem]) -> None:
 
 
 # -- plans ------------------------------------------------------------------------------
-def create_plan(db: Database, employee_code: str, day: date, plan_name: str,
+def create_plan(db: Store, employee_code: str, day: date, plan_name: str,
                 customer_codes: Sequence[str], route_name: str | None,
                 actor: str | None) -> int:
     """Make one plan: the employee visits these customers on `day`, in this order (audited).
@@ -296,7 +294,7 @@ def create_plan(db: Database, employee_code: str, day: date, plan_name: str,
     return plan_id
 
 
-def update_plan(db: Database, plan_id: int, plan_name: str, customer_codes: Sequence[str],
+def update_plan(db: Store, plan_id: int, plan_name: str, customer_codes: Sequence[str],
                 actor: str | None) -> None:
     """Rename a plan and replace its items, in the given order (audited).
 
@@ -328,7 +326,7 @@ def update_plan(db: Database, plan_id: int, plan_name: str, customer_codes: Sequ
                      _record(cur, _PLAN_SQL, plan_id))
 
 
-def delete_plan(db: Database, plan_id: int, actor: str | None) -> None:
+def delete_plan(db: Store, plan_id: int, actor: str | None) -> None:
     """Remove a plan and its items (audited); plans of inactive employees may go too.
 
     Raises:
@@ -345,7 +343,7 @@ def delete_plan(db: Database, plan_id: int, actor: str | None) -> None:
 
 
 # -- routes -----------------------------------------------------------------------------
-def create_route(db: Database, employee_code: str, route_name: str,
+def create_route(db: Store, employee_code: str, route_name: str,
                  customer_codes: Sequence[str], actor: str | None) -> int:
     """Save a named, ordered list of customers for an employee (audited).
 
@@ -379,7 +377,7 @@ def create_route(db: Database, employee_code: str, route_name: str,
     return route_id
 
 
-def update_route(db: Database, route_id: int, route_name: str, customer_codes: Sequence[str],
+def update_route(db: Store, route_id: int, route_name: str, customer_codes: Sequence[str],
                  actor: str | None) -> None:
     """Rename a route and replace its customers, in order (audited).
 
@@ -409,7 +407,7 @@ def update_route(db: Database, route_id: int, route_name: str, customer_codes: S
                      _record(cur, _ROUTE_SQL, route_id))
 
 
-def delete_route(db: Database, route_id: int, actor: str | None) -> None:
+def delete_route(db: Store, route_id: int, actor: str | None) -> None:
     """Remove a route and its items (audited); plans made from it stay.
 
     Raises:
@@ -461,14 +459,14 @@ def repeat_dates(start: date, until: date, weekdays: Iterable[int],
     return [d for d in every if d.isoweekday() in chosen and d not in days_off]
 
 
-def days_off(db: Database, start: date, until: date) -> set[date]:
+def days_off(db: Store, start: date, until: date) -> set[date]:
     """The holiday calendar's days off (kind 'off') in [start, until]."""
     rows = db.execute("SELECT day FROM holidays WHERE kind = 'off' AND day BETWEEN ? AND ?",
                       [start, until]).fetchall()
     return {r[0] for r in rows}
 
 
-def schedule_route(db: Database, route_id: int, dates: Sequence[date], plan_name: str | None,
+def schedule_route(db: Store, route_id: int, dates: Sequence[date], plan_name: str | None,
                    actor: str | None) -> list[int]:
     """Make one plan per date from a route: its customers in order, all or nothing (audited).
 

@@ -1,4 +1,6 @@
--- VisitLens schema. Idempotent: every statement may run against an existing database.
+-- VisitLens schema: migration 1, the base (pipelines/migrations). Idempotent: every
+-- statement may run against an existing database, so a file from before versioned
+-- migrations takes it as it is. Later changes are numbered files in pipelines/migrations/.
 -- Derived tables (department_tree and the visit columns stay_minutes, *_deviation_m,
 -- invalid_mask) are refreshed by the import steps, never edited by hand.
 
@@ -10,6 +12,13 @@ CREATE SEQUENCE IF NOT EXISTS seq_audit START 1;
 CREATE TABLE IF NOT EXISTS settings (
     key VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL            -- JSON text
+);
+
+-- The migrations applied to this database (pipelines/migrations), one row each.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMP NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS departments (
@@ -325,8 +334,8 @@ CREATE TABLE IF NOT EXISTS customer_facts (
     prev_visit DATE,                 -- the latest visit day before last_visit
     search_text VARCHAR              -- lower(code, name, phone, address) joined by chr(31):
 );                                   -- the archive's quick search is one contains() scan
--- Files from before search_text get the column here and its values at start-up
--- (pipelines.summaries.ensure_built).
+-- Files from before search_text get the column here and its values when upgraded
+-- (pipelines.upgrade rebuilds the derived tables of a file from before migrations).
 ALTER TABLE customer_facts ADD COLUMN IF NOT EXISTS search_text VARCHAR;
 
 -- (department, customer) for every department whose population holds the customer: it is

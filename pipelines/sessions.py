@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 ABSOLUTE_LIFETIME = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)
@@ -44,7 +44,7 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
-def start(db: Database, username: str, now: datetime | None = None) -> str:
+def start(db: Store, username: str, now: datetime | None = None) -> str:
     """A new session of `username` (after a successful login); returns the id for the cookie.
 
     Sessions that can no longer count (ended, or past the absolute lifetime) are removed
@@ -68,7 +68,7 @@ def _idle(value: Any) -> timedelta:
     return timedelta(minutes=minutes if minutes > 0 else DEFAULT_IDLE_MINUTES)
 
 
-def check(db: Database, session_id: Any, now: datetime | None = None) -> SessionState | None:
+def check(db: Store, session_id: Any, now: datetime | None = None) -> SessionState | None:
     """The session if it still counts (not ended, not too old, not idle too long), else None.
 
     One indexed lookup per request; the last-seen time is written when it is older than
@@ -92,7 +92,7 @@ def check(db: Database, session_id: Any, now: datetime | None = None) -> Session
     return SessionState(str(username), created, seen)
 
 
-def _touch(db: Database, key: str, moment: datetime) -> bool:
+def _touch(db: Store, key: str, moment: datetime) -> bool:
     """Write the last-seen time unless another write (an import) holds the store's writer
     lock: a page request never waits behind one; the next request tries again."""
     lock = getattr(db, "_write_lock", None)  # both stores' process-wide writer lock
@@ -108,7 +108,7 @@ def _touch(db: Database, key: str, moment: datetime) -> bool:
     return True
 
 
-def end(db: Database, session_id: Any, now: datetime | None = None) -> None:
+def end(db: Store, session_id: Any, now: datetime | None = None) -> None:
     """End one session (logout)."""
     if not isinstance(session_id, str):
         return

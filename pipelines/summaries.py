@@ -19,13 +19,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-import duckdb
-
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Cursor
 
 
-def refresh(cur: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) -> None:
+def refresh(cur: Cursor, days: Sequence[date] | None = None) -> None:
     """Recompute both summaries for these days (None = every day), inside a transaction."""
     if days is not None and len(days) == 0:
         return
@@ -65,8 +63,9 @@ def refresh(cur: duckdb.DuckDBPyConnection, days: Sequence[date] | None = None) 
     )
 
 
-def refresh_for_visits(cur: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Refresh the days of the visits staged in `table` (a name we own, never user text)."""
+def refresh_for_visits(cur: Cursor, table: str) -> None:
+    """Refresh the days of the visits staged in `table` (a name we own, never user text);
+    call it through pipelines.refresh.visits_added, which gives their customers ids."""
     rows = cur.execute(f"SELECT DISTINCT CAST(check_in_at AS DATE) FROM {table}").fetchall()
     days = [r[0] for r in rows]
     refresh(cur, days)
@@ -74,7 +73,7 @@ def refresh_for_visits(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     _add_customer_days(cur, table)
 
 
-def recount_employee_months(cur: duckdb.DuckDBPyConnection,
+def recount_employee_months(cur: Cursor,
                             days: Sequence[date] | None) -> None:
     """Recount employee_month for the months of these days (None = every month)."""
     if days is not None and len(days) == 0:
@@ -118,24 +117,17 @@ _ENDS = """
 """
 
 
-def _add_customer_days(cur: duckdb.DuckDBPyConnection, table: str) -> None:
+def _add_customer_days(cur: Cursor, table: str) -> None:
     """Recount the (customer, day) pairs of the visits just inserted from `table`, and
-    move their customers' first / last / second-to-last visit days."""
-    from pipelines import membership
-
-    touched = f"""
+    move their customers' first / last / second-to-last visit days. Their customers have
+    ids already (pipelines.refresh.visits_added gives them first)."""
+    cur.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_TOUCHED} AS
         SELECT DISTINCT f.customer_id, s.customer_code, f.grade, f.deleted,
                CAST(s.check_in_at AS DATE) AS visit_date
         FROM {table} AS s
         LEFT JOIN customer_facts AS f ON f.customer_code = s.customer_code
-        """
-    cur.execute(touched)
-    missing = cur.execute(
-        f"SELECT DISTINCT customer_code FROM {_TOUCHED} WHERE customer_id IS NULL").fetchall()
-    if missing:  # customers written without a refresh: give them ids first
-        membership.refresh_customers(cur, [r[0] for r in missing])
-        cur.execute(touched)
+        """)
     cur.execute(f"""DELETE FROM customer_day AS d USING {_TOUCHED} AS t
                     WHERE d.visit_date = t.visit_date AND d.customer_id = t.customer_id""")
     cur.execute(
@@ -189,7 +181,7 @@ MONTH_OF_DAYS = """
 """
 
 
-def _recount_months(cur: duckdb.DuckDBPyConnection) -> None:
+def _recount_months(cur: Cursor) -> None:
     """Recount the customer_month rows of the (customer, month) pairs in _TOUCHED."""
     cur.execute(f"""CREATE OR REPLACE TEMP TABLE {_TOUCHED_MONTHS} AS
                     SELECT DISTINCT date_trunc('month', visit_date)::DATE AS month, customer_id
@@ -215,7 +207,7 @@ def _recount_months(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(f"DROP TABLE IF EXISTS {_TOUCHED_MONTHS}")
 
 
-def rebuild_customer_days(cur: duckdb.DuckDBPyConnection) -> None:
+def rebuild_customer_days(cur: Cursor) -> None:
     """Recount visits per customer and day from scratch, and every customer's first /
     last / second-to-last visit day (deleted customers too: a restore needs them)."""
     cur.execute(
@@ -251,29 +243,3 @@ def rebuild_customer_days(cur: duckdb.DuckDBPyConnection) -> None:
                     WHERE last_visit IS NOT NULL
                       AND customer_id NOT IN (SELECT customer_id FROM {_TOUCHED})""")
     cur.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
-
-
-def ensure_built(db: Database) -> None:
-    """Build the summaries of a database that has visits or plans but no summaries yet
-    (an older file, or data loaded before the summaries existed)."""
-    empty = db.scalar("SELECT count(*) FROM visit_day_summary") == 0 and db.scalar(
-        "SELECT count(*) FROM plan_day_summary") == 0
-    has_data = bool(db.scalar("SELECT EXISTS (SELECT 1 FROM visits) OR "
-                              "EXISTS (SELECT 1 FROM plan_items)"))
-    if empty and has_data:
-        with db.transaction() as cur:
-            refresh(cur, None)
-    if db.scalar("SELECT count(*) FROM employee_month") == 0 and db.scalar(
-            "SELECT EXISTS (SELECT 1 FROM visits)"):  # a file from before employee_month
-        with db.transaction() as cur:
-            recount_employee_months(cur, None)
-    from pipelines import membership
-
-    if membership.is_stale(db) or membership.lacks_search_text(db) or (
-            db.scalar("SELECT count(*) FROM customer_day") == 0
-            and db.scalar("SELECT EXISTS (SELECT 1 FROM visits)")) or (
-            db.scalar("SELECT count(*) FROM customer_month") == 0  # a file from before it
-            and db.scalar("SELECT EXISTS (SELECT 1 FROM customer_day)")):
-        with db.transaction() as cur:
-            membership.rebuild(cur)
-            rebuild_customer_days(cur)

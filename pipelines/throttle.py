@@ -24,7 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipelines.db import Database
+    from pipelines.store import Store
 
 GLOBAL_BUCKET = "hashes"
 # Buckets whose window ended this long ago are deleted (a guessed username each time
@@ -89,7 +89,7 @@ def _names(account: str, address: str) -> tuple[str, str]:
     return f"account:{account[:200]}", f"address:{address[:100]}"
 
 
-def attempt(db: Database, limits: Limits, account: str, address: str,
+def attempt(db: Store, limits: Limits, account: str, address: str,
             now: datetime | None = None) -> int | None:
     """Before a password hash: None when it may go on, else the seconds to wait.
 
@@ -116,7 +116,7 @@ def attempt(db: Database, limits: Limits, account: str, address: str,
     return None
 
 
-def failed(db: Database, limits: Limits, account: str, address: str,
+def failed(db: Store, limits: Limits, account: str, address: str,
            now: datetime | None = None) -> None:
     """A wrong password (or unknown account): counted for the account and the address."""
     moment = now or datetime.now()
@@ -127,7 +127,7 @@ def failed(db: Database, limits: Limits, account: str, address: str,
         _bump(cur, address_key, found.get(address_key), limits.address, moment)
 
 
-def succeeded(db: Database, account: str) -> None:
+def succeeded(db: Store, account: str) -> None:
     """A correct password: the account's count starts again (its owner mistyped before)."""
     with db.transaction() as cur:
         cur.execute("DELETE FROM login_throttle WHERE bucket = ?", [_names(account, "")[0]])

@@ -9,7 +9,7 @@ from functools import cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pipelines import audit, sessions
-from pipelines.db import Database
+from pipelines.store import Store
 
 ROLES = ("admin", "supervisor", "analyst")
 
@@ -28,7 +28,7 @@ class User:
 
 
 def add_user(
-    db: Database,
+    db: Store,
     username: str,
     password: str,
     role: str,
@@ -62,7 +62,7 @@ def _check_password(password: str) -> None:
         raise UserError("A password has at least 8 characters.")
 
 
-def _check_departments(db: Database, departments: tuple[str, ...]) -> None:
+def _check_departments(db: Store, departments: tuple[str, ...]) -> None:
     unknown = [
         code for code in departments
         if db.scalar("SELECT count(*) FROM departments WHERE code = ?", [code]) == 0
@@ -71,14 +71,14 @@ def _check_departments(db: Database, departments: tuple[str, ...]) -> None:
         raise UserError(f"Unknown department(s): {', '.join(unknown)}.")
 
 
-def _existing(db: Database, username: str) -> User:
+def _existing(db: Store, username: str) -> User:
     user = get_user(db, username)
     if user is None:
         raise UserError(f"No user {username!r}.")
     return user
 
 
-def set_password(db: Database, username: str, password: str, actor: str | None = None) -> None:
+def set_password(db: Store, username: str, password: str, actor: str | None = None) -> None:
     """A new password; every session of the user ends with the old one."""
     _existing(db, username)
     _check_password(password)
@@ -90,7 +90,7 @@ def set_password(db: Database, username: str, password: str, actor: str | None =
 
 
 def set_role(
-    db: Database,
+    db: Store,
     username: str,
     role: str,
     departments: tuple[str, ...],
@@ -114,7 +114,7 @@ def set_role(
     return User(username, role, tuple(dict.fromkeys(departments)), before.language)
 
 
-def set_active(db: Database, username: str, active: bool, actor: str | None = None) -> None:
+def set_active(db: Store, username: str, active: bool, actor: str | None = None) -> None:
     """Deactivate (every session ends, no new login) or reactivate a user."""
     _existing(db, username)
     with db.transaction() as cur:
@@ -124,7 +124,7 @@ def set_active(db: Database, username: str, active: bool, actor: str | None = No
                      username)
 
 
-def get_user(db: Database, username: str) -> User | None:
+def get_user(db: Store, username: str) -> User | None:
     row = db.execute(
         "SELECT username, role, language, active FROM users WHERE username = ?", [username]
     ).fetchone()
@@ -139,7 +139,7 @@ def get_user(db: Database, username: str) -> User | None:
     return User(row[0], row[1], departments, row[2], bool(row[3]))
 
 
-def authenticate(db: Database, username: str, password: str) -> User | None:
+def authenticate(db: Store, username: str, password: str) -> User | None:
     """The active user with this password, else None (same answer for both failures)."""
     row = db.execute(
         "SELECT password_hash FROM users WHERE username = ? AND active", [username]
@@ -153,7 +153,7 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     return get_user(db, username)
 
 
-def set_language(db: Database, username: str, language: str | None) -> None:
+def set_language(db: Store, username: str, language: str | None) -> None:
     with db.transaction() as cur:
         cur.execute("UPDATE users SET language = ? WHERE username = ?", [language, username])
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import duckdb
-
 from pipelines.business_settings import BusinessSettings
 from pipelines.formats import FORMATS, N_, ROW, Column, Problem, RawTable, problem
+from pipelines.store import Cursor
 
 MAX_LISTED_PROBLEMS = 10_000
 
@@ -95,14 +94,14 @@ class Check:
                 f"CAST({self.value} AS VARCHAR) AS value FROM imp WHERE {self.where}")
 
 
-def stage(cur: duckdb.DuckDBPyConnection, raw: RawTable, settings: BusinessSettings) -> None:
+def stage(cur: Cursor, raw: RawTable, settings: BusinessSettings) -> None:
     """Create the temporary table `imp` of a file read into memory (see stage_relation)."""
     cur.register("imp_raw", raw.table)
     stage_relation(cur, raw.kind, raw.columns, settings, "imp_raw")
 
 
 def stage_relation(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     kind: str,
     columns: Sequence[str],
     settings: BusinessSettings,
@@ -325,7 +324,7 @@ def _kind_checks(kind: str, present: Sequence[str]) -> list[Check]:
 
 
 def detect(
-    cur: duckdb.DuckDBPyConnection, raw: RawTable, settings: BusinessSettings
+    cur: Cursor, raw: RawTable, settings: BusinessSettings
 ) -> tuple[list[Problem], int]:
     """Stage the file as `imp` and list its problems.
 
@@ -341,7 +340,7 @@ def detect(
 
 
 def detect_staged(
-    cur: duckdb.DuckDBPyConnection,
+    cur: Cursor,
     kind: str,
     columns: Sequence[str],
     file_problems: Sequence[Problem],
@@ -384,7 +383,7 @@ def detect_staged(
     return problems, total + len(file_problems)
 
 
-def _department_cycles(cur: duckdb.DuckDBPyConnection) -> list[Problem]:
+def _department_cycles(cur: Cursor) -> list[Problem]:
     """Rows whose parent chain inside the file comes back to themselves."""
     parent = dict(cur.execute(
         "SELECT code, parent_code FROM imp WHERE code IS NOT NULL AND parent_code <> code"

@@ -18,6 +18,7 @@ import requests
 
 from pipelines import api_tokens
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 from tests.conftest import Factory
 
@@ -67,7 +68,7 @@ def build_api_company(path: Path, token_plan: dict[str, tuple[str, int]],
     db = Database(path)
     company = ApiCompany(path)
     try:
-        db.init_schema()
+        upgrade(db)
         factory = Factory(db)
         factory.org()
         lines = ["code,name,department_code,status", "E001,张一,B11,active",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from pipelines.db import Database
 from pipelines.imports import ImportResult, run_import
+from pipelines.migrations import Migration
+from pipelines.upgrade import upgrade
 
 
 class Factory:
@@ -32,7 +34,7 @@ class Factory:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "test.duckdb")
-    database.init_schema()
+    upgrade(database)
     yield database
     database.close()
 
@@ -51,3 +53,35 @@ def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def chdb_url(folder: Path, database: str) -> str:
     return f"chdb:{folder}?database={database}"
+
+
+# A migration 2 for the tests that show how a later migration reaches every store.
+NOTES_MIGRATION = Migration(
+    2, "notes", "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, "
+                "body VARCHAR NOT NULL);\n"
+                "ALTER TABLE holidays ADD COLUMN IF NOT EXISTS note VARCHAR;")
+
+
+@pytest.fixture
+def add_migration(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Migration], None]]:
+    """Add a migration after the real ones for one test. What is derived from the
+    migrations and cached (the ClickHouse schema, the renderer's macros) is forgotten
+    before and after, so no other test sees the extra migration."""
+    from pipelines import migrations
+    from pipelines.clickhouse import render, schema
+
+    real = migrations.migrations()
+    caches = (schema.statements, schema.migration_statements, schema.primary_keys,
+              schema.table_columns, schema.sorting_keys, render.table_macros)
+
+    def add(migration: Migration) -> None:
+        for cached in caches:
+            cached.cache_clear()
+        patched = (*real, migration)
+        monkeypatch.setattr(migrations, "migrations", lambda: patched)
+        monkeypatch.setattr("pipelines.upgrade.migrations", lambda: patched)
+
+    yield add
+    monkeypatch.undo()
+    for cached in caches:
+        cached.cache_clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines import membership
+from pipelines import refresh
 from pipelines.users import add_user
 from tests.conftest import Factory
 
@@ -72,7 +72,7 @@ def build_customers(factory: Factory) -> None:
     db.execute("UPDATE customers SET deleted = true WHERE code = 'KD'")
     # Written by hand (no audit entries): bring the derived customer tables in step, as
     # the app does at start-up for a file changed behind its back.
-    membership.ensure_current(db)
+    refresh.ensure_current(db)
     add_user(db, "boss", "password-1", "admin")
     add_user(db, "east", "password-2", "supervisor", ("R1",))
     add_user(db, "bj", "password-3", "analyst", ("B21",))

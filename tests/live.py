@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 from tests.conftest import Factory
 
@@ -59,7 +60,7 @@ def build_database(path: Path) -> Path:
     """A tiny company: HQ > R1 (B11, B12), R2 (B21); a few employees and customers; USERS."""
     db = Database(path)
     try:
-        db.init_schema()
+        upgrade(db)
         factory = Factory(db)
         factory.org()
         factory.load("employees", "code,name,department_code,status\n"
@@ -251,7 +252,7 @@ def database_file(path: Path, build: Callable[[Factory], None]) -> Path:
     """A closed database file at `path` holding what `build` loads (the server opens it)."""
     db = Database(path)
     try:
-        db.init_schema()
+        upgrade(db)
         build(Factory(db))
         db.checkpoint()
     finally:

@@ -35,7 +35,7 @@ from dashboard.metrics import FilterError, Filters
 from dashboard.scope import Scope
 from dashboard.sql import query_records
 from pipelines import business_settings
-from pipelines.db import Database
+from pipelines.store import Store
 
 WEEK, MONTH, LAST_31, CUSTOM = "week", "month", "last31", "custom"
 PRESETS: tuple[str, ...] = (WEEK, MONTH, LAST_31, CUSTOM)
@@ -65,7 +65,7 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     raise ValueError(f"preset {preset!r} has no fixed range")
 
 
-def company_today(db: Database) -> date:
+def company_today(db: Store) -> date:
     """Today in the company time zone (business setting `timezone`)."""
     try:
         zone = ZoneInfo(business_settings.load(db).timezone)
@@ -74,7 +74,7 @@ def company_today(db: Database) -> date:
     return datetime.now(zone).date()
 
 
-def department_options(db: Database, scope: Scope) -> list[dict[str, str]]:
+def department_options(db: Store, scope: Scope) -> list[dict[str, str]]:
     """Dropdown options of the scope's departments, labelled with their path in the scope."""
     if scope.is_empty:
         return []
@@ -118,7 +118,7 @@ def initial_state(
 def build_filter_bar(
     page: str,
     scope: Scope,
-    db: Database,
+    db: Store,
     *,
     today: date | None = None,
     query: Mapping[str, Any] | None = None,
@@ -238,7 +238,7 @@ def like_pattern(text: str) -> str:
 
 
 def employee_options(
-    db: Database, scope: Scope, search: str | None, selected: list[str]
+    db: Store, scope: Scope, search: str | None, selected: list[str]
 ) -> list[dict[str, str]]:
     """Picker options: employees of the scope matching the search, selected ones first."""
     if scope.is_empty:
@@ -263,7 +263,7 @@ def selected_employees(query: Mapping[str, Any]) -> list[str]:
     return [code for code in raw.split(",") if code][:500]
 
 
-def build_employee_filter(page: str, scope: Scope, db: Database,
+def build_employee_filter(page: str, scope: Scope, db: Store,
                           selected: list[str]) -> html.Div:
     """The employee picker: several at once, searched on the server within the scope."""
     return html.Div(className="vl-filter vl-filter-employees", children=[

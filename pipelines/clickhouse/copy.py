@@ -13,12 +13,12 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.clickhouse.database import ClickHouseDatabase
-from pipelines.db import Database
+from pipelines.store import Store
 
 Progress = Callable[[str, int], None]
 
 
-def copy_archive(source: Database, target: ClickHouseDatabase,
+def copy_archive(source: Store, target: ClickHouseDatabase,
                  progress: Progress | None = None, batch_rows: int = 500_000) -> dict[str, int]:
     """Copy every table of `source` into the (empty) ClickHouse `target`.
 

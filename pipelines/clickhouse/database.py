@@ -1,8 +1,8 @@
 """The one door to SQL when the store is ClickHouse (``VISITLENS_ENGINE=clickhouse``).
 
-:class:`ClickHouseDatabase` offers what :class:`pipelines.db.Database` offers — ``execute``,
-``df``, ``rows``, ``records``, ``scalar``, ``transaction`` — so metrics, pages, exports, the
-command line and the API run unchanged. Statements arrive in DuckDB's dialect and are
+:class:`ClickHouseDatabase` implements :class:`pipelines.store.Store`, beside DuckDB's
+:class:`pipelines.db.Database`, so metrics, pages, exports, the command line and the API
+run unchanged. Statements arrive in DuckDB's dialect and are
 rendered for ClickHouse (:mod:`pipelines.clickhouse.render`); results come back as Arrow
 and are normalised to what DuckDB would return (signed counts, naive timestamps), so a
 report's numbers and types match on both engines.
@@ -24,15 +24,20 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.clickhouse.render import Params, footprint, plan
-from pipelines.db import Database
+from pipelines.clickhouse.render import footprint, plan
+from pipelines.clickhouse.schema import migration_statements
+from pipelines.store import Params
+
+if TYPE_CHECKING:
+    from pipelines.migrations import Migration
 
 # Session settings that make ClickHouse answer like DuckDB: outer joins give NULL (not the
 # type's default) for missing rows; a column name wins over a SELECT alias of the same
@@ -155,9 +160,9 @@ class Result:
 
     to_arrow_table = fetch_arrow_table
 
-    def to_arrow_reader(self, batch_rows: int = 50_000) -> pa.RecordBatchReader:
+    def to_arrow_reader(self, batch_size: int = 50_000, /) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(
-            self._table.schema, self._table.to_batches(max_chunksize=batch_rows))
+            self._table.schema, self._table.to_batches(max_chunksize=batch_size))
 
 
 class _Chdb:
@@ -242,7 +247,8 @@ class _Http:
 
     def _post(self, sql: str, params: dict[str, str], body: bytes | None = None,
               answer: bool = True) -> bytes:
-        return self._request(sql, params, body, answer).content
+        content: bytes = self._request(sql, params, body, answer).content
+        return content
 
     def _request(self, sql: str, params: dict[str, str], body: bytes | None,
                  answer: bool) -> Any:
@@ -276,18 +282,74 @@ class _Http:
         self._http.close()
 
 
-class ClickHouseDatabase(Database):
-    """The store on ClickHouse, with the interface of :class:`pipelines.db.Database`.
+class ClickHouseCursor:
+    """A thread's handle on the ClickHouse store, what :meth:`ClickHouseDatabase.cursor`
+    and :meth:`ClickHouseDatabase.transaction` give (a :class:`pipelines.store.Cursor`):
+    statements run through the store; the last one's answer is kept, so
+    ``cur.execute(...)`` then ``cur.fetchone()`` reads it, as on a DuckDB cursor."""
 
-    A subclass so that the code typed against ``Database`` takes it; it shares no state
-    with DuckDB (``__init__`` does not call the parent's). Results are :class:`Result`
+    def __init__(self, store: ClickHouseDatabase) -> None:
+        self._store = store
+        self._last: Result | None = None
+
+    def execute(self, query: str, parameters: Params = None, /) -> Result:
+        """Run one statement (see :meth:`ClickHouseDatabase.execute`)."""
+        self._last = self._store.execute(query, parameters)
+        return self._last
+
+    def sql(self, query: str, /) -> Result:
+        """DuckDB's relational ``sql()``, as far as VisitLens uses it (to fetch Arrow)."""
+        return self.execute(query)
+
+    def _answer(self) -> Result:
+        if self._last is None:
+            raise ClickHouseError("no statement has run on this cursor")
+        return self._last
+
+    @property
+    def description(self) -> list[tuple[str, ...]]:
+        return self._answer().description
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._answer().fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._answer().fetchall()
+
+    def df(self, *, date_as_object: bool = True) -> pd.DataFrame:
+        return self._answer().df(date_as_object=date_as_object)
+
+    def fetch_arrow_table(self) -> pa.Table:
+        return self._answer().fetch_arrow_table()
+
+    def to_arrow_reader(self, batch_size: int = 50_000, /) -> pa.RecordBatchReader:
+        return self._answer().to_arrow_reader(batch_size)
+
+    def register(self, view_name: str, python_object: Any, /) -> ClickHouseCursor:
+        """Stage an Arrow table under `view_name` (a name we own), as DuckDB's register."""
+        self._store.stage(view_name, python_object)
+        return self
+
+    def unregister(self, view_name: str, /) -> ClickHouseCursor:
+        self._store.unstage(view_name)
+        return self
+
+
+class ClickHouseDatabase:
+    """The store on ClickHouse: a :class:`pipelines.store.Store`, beside DuckDB's
+    :class:`pipelines.db.Database` (no code shared with it). Results are :class:`Result`
     objects that answer like DuckDB cursors.
+
+    Writes are serialised within this process but not atomic: ClickHouse has no
+    multi-statement transactions (:attr:`atomic_transactions` is false; docs/SCALE.md).
 
     Args:
         url: ``chdb:PATH`` for the embedded engine, or an ``http(s)://`` server URL.
     """
 
-    engine = "clickhouse"
+    engine: Literal["clickhouse"] = "clickhouse"
+    # Store.atomic_transactions: a failed write leaves its earlier statements applied.
+    atomic_transactions: Literal[False] = False
 
     def __init__(self, url: str) -> None:
         self.path = url
@@ -307,7 +369,7 @@ class ClickHouseDatabase(Database):
         self._scratch_lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------
-    def execute(self, sql: str, params: Params = None) -> Result:  # type: ignore[override]
+    def execute(self, sql: str, params: Params = None, /) -> Result:
         """Run one DuckDB statement with bound parameters.
 
         A statement that reads only staged rows (the import's typing of a file's text,
@@ -335,7 +397,6 @@ class ClickHouseDatabase(Database):
             local.where[shape.target] = {side}  # the other copy is stale now
         for name in shape.drops:
             self._forget(local, name, keep=side)
-        local.last = answer  # `cur.execute(...); cur.fetchone()`, as on a DuckDB cursor
         return answer
 
     def _on_duckdb(self, local: Any, sql: str, params: Params) -> Result:
@@ -399,22 +460,6 @@ class ClickHouseDatabase(Database):
         if "clickhouse" in sides and keep != "clickhouse":
             self._backend.query(f"DROP TABLE IF EXISTS {local.scratch}.{name}", {})
 
-    def _last(self) -> Result:
-        last = getattr(self._local, "last", None)
-        if last is None:
-            raise ClickHouseError("no statement has run on this thread")
-        return cast(Result, last)
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self._last().fetchone()
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return self._last().fetchall()
-
-    @property
-    def description(self) -> list[tuple[str, ...]]:
-        return self._last().description
-
     # -- staging (DuckDB's temporary tables and registered Arrow tables) ---------------
     def _thread(self) -> Any:
         local = self._local
@@ -434,46 +479,50 @@ class ClickHouseDatabase(Database):
                 self._scratches.add(local.scratch)
             local.ready = True
 
-    def register(self, name: str, rows: pa.Table) -> ClickHouseDatabase:
-        """Stage an Arrow table under `name` (a name we own), as DuckDB's register does."""
+    def stage(self, name: str, rows: pa.Table) -> None:
+        """Stage an Arrow table under `name` (a name we own) for this thread's statements,
+        as DuckDB's register does."""
         local = self._thread()
-        self.unregister(name)
+        self.unstage(name)
         local.duck.register(name, rows)
         local.where[name] = {"duckdb"}
-        return self
 
-    def unregister(self, name: str) -> ClickHouseDatabase:
+    def unstage(self, name: str) -> None:
+        """Forget the staged table `name` on both sides."""
         local = self._thread()
         sides = local.where.pop(name, set())
         if "duckdb" in sides:
             local.duck.unregister(name)
         if "clickhouse" in sides:
             self._backend.query(f"DROP TABLE IF EXISTS {local.scratch}.{name}", {})
-        return self
 
     def execute_native(self, sql: str, params: dict[str, str] | None = None) -> Result:
         """Run ClickHouse SQL as written (schema statements, engine-specific files)."""
         return Result(self._backend.query(sql, params or {}))
 
-    def sql(self, sql: str) -> Result:
-        """DuckDB's relational ``sql()``, as far as VisitLens uses it (to fetch Arrow)."""
-        return self.execute(sql)
+    def cursor(self) -> ClickHouseCursor:
+        """This thread's cursor (created on first use)."""
+        local = self._thread()
+        if not hasattr(local, "cursor"):
+            local.cursor = ClickHouseCursor(self)
+        return cast(ClickHouseCursor, local.cursor)
 
-    def cursor(self) -> ClickHouseDatabase:  # type: ignore[override]
-        return self
-
-    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+    def df(self, sql: str, params: Params = None, /) -> pd.DataFrame:
+        """Run a SELECT; its rows as a DataFrame shaped like DuckDB's."""
         return self.execute(sql, params).df(date_as_object=True)
 
-    def rows(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, params: Params = None, /) -> list[tuple[Any, ...]]:
+        """Run a statement and return all its rows."""
         return self.execute(sql, params).fetchall()
 
-    def records(self, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    def records(self, sql: str, params: Params = None, /) -> list[dict[str, Any]]:
+        """Rows as dictionaries keyed by column name."""
         result = self.execute(sql, params)
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
-    def scalar(self, sql: str, params: Params = None) -> Any:
+    def scalar(self, sql: str, params: Params = None, /) -> Any:
+        """The first column of the first row (None without rows)."""
         row = self.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
@@ -484,20 +533,34 @@ class ClickHouseDatabase(Database):
             self._backend.insert_arrow(table, rows)
 
     @contextmanager
-    def transaction(self) -> Iterator[ClickHouseDatabase]:  # type: ignore[override]
-        """Hold this process's writer lock; statements apply one by one (no rollback)."""
+    def transaction(self) -> Iterator[ClickHouseCursor]:
+        """Hold this process's writer lock for the block. NOT atomic: each statement
+        applies as it runs and nothing is rolled back when the block fails
+        (:attr:`atomic_transactions` is false)."""
         with self._write_lock:
-            yield self
+            yield self.cursor()
 
-    def init_schema(self) -> None:
-        """Create every table and function that is missing; safe to run again."""
-        from pipelines.clickhouse.schema import statements
+    # -- schema ------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The last migration applied (0: a store from before versioned migrations, or
+        a new one)."""
+        known = self.execute_native(
+            "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+            "AND name = 'schema_version'").fetchone()
+        if not known or not known[0]:
+            return 0
+        return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version"))
 
-        for statement in statements():
-            self.execute_native(statement)
-        from pipelines.business_settings import ensure_defaults
-
-        ensure_defaults(self)
+    def apply_migration(self, migration: Migration) -> None:
+        """Create the tables, columns and functions the migration adds, as ClickHouse DDL
+        derived from DuckDB's catalog (pipelines.clickhouse.schema), and record it. Each
+        statement is idempotent, so a migration cut short is completed by the next run."""
+        with self._write_lock:
+            for statement in migration_statements(migration.version):
+                self.execute_native(statement)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            self.execute("INSERT INTO schema_version (version, name, applied_at) "
+                         "VALUES (?, ?, ?)", [migration.version, migration.name, now])
 
     def checkpoint(self) -> None:
         """Nothing to do: ClickHouse writes parts as it goes."""

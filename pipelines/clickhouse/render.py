@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
 
-Params = Sequence[Any] | Mapping[str, Any] | None
+from pipelines import migrations
+from pipelines.store import Params
 
 _MACRO = re.compile(
     r"CREATE\s+OR\s+REPLACE\s+MACRO\s+(\w+)\s*\(([^)]*)\)\s+AS\s+TABLE\s+(.*?);",
@@ -47,7 +47,7 @@ class RenderError(ValueError):
 @cache
 def table_macros() -> dict[str, tuple[list[str], exp.Query]]:
     """The table macros of schema.sql: name -> (parameter names, parsed body)."""
-    text = resources.files("pipelines").joinpath("schema.sql").read_text("utf-8")
+    text = migrations.script()
     text = _COMMENT.sub("", text)
     macros: dict[str, tuple[list[str], exp.Query]] = {}
     for name, args, body in _MACRO.findall(text):

@@ -1,7 +1,9 @@
-"""The ClickHouse schema, derived from the one schema VisitLens has (pipelines/schema.sql).
+"""The ClickHouse schema, derived from the one schema VisitLens has (pipelines/migrations:
+schema.sql, the base, and the numbered migrations after it).
 
-The tables are read from DuckDB's catalog after running schema.sql in memory, so a column
-added there appears on ClickHouse too; only the physical layout is chosen here:
+The tables are read from DuckDB's catalog after running the migrations in memory, so a
+table or column a migration adds appears on ClickHouse too (:func:`migration_statements`);
+only the physical layout is chosen here:
 
 * ``visits``: MergeTree partitioned by month, ordered by day, employee and customer, the
   order of the scope and date filters (zone maps become the primary index).
@@ -17,9 +19,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
 
 import duckdb
+
+from pipelines import migrations
 
 _TYPES: dict[str, str] = {
     "VARCHAR": "String",
@@ -139,25 +142,81 @@ def sorting_keys() -> dict[str, tuple[str, ...]]:
     return found
 
 
-def _catalog() -> duckdb.DuckDBPyConnection:
-    """schema.sql run in an in-memory DuckDB: the catalog the ClickHouse schema reads."""
-    sql = resources.files("pipelines").joinpath("schema.sql").read_text("utf-8")
+def _catalog(upto: int | None = None) -> duckdb.DuckDBPyConnection:
+    """The migrations up to `upto` (all when None) run in an in-memory DuckDB: the
+    catalog the ClickHouse schema reads."""
     duck = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                               "autoload_known_extensions": False})
-    duck.execute(sql)
+    if upto != 0:
+        duck.execute(migrations.script(upto))
     return duck
+
+
+def _columns(upto: int | None) -> dict[str, list[str]]:
+    duck = _catalog(upto)
+    try:
+        found: dict[str, list[str]] = {}
+        for table, column in duck.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal "
+                "ORDER BY table_name, column_index").fetchall():
+            found.setdefault(table, []).append(column)
+        return found
+    finally:
+        duck.close()
 
 
 @cache
 def statements() -> tuple[str, ...]:
-    """CREATE statements for ClickHouse (idempotent), in dependency order."""
-    duck = _catalog()
+    """CREATE statements for ClickHouse (idempotent), in dependency order: the schema
+    of the latest migration."""
+    return (*FUNCTIONS, *_create_tables(None, None).values())
+
+
+@cache
+def migration_statements(version: int) -> tuple[str, ...]:
+    """The ClickHouse DDL of one migration (idempotent): CREATE for the tables it adds,
+    ADD COLUMN for the columns it adds to existing tables; migration 1 also creates the
+    SQL functions. A migration that drops a column or changes its type has no derived
+    form (refused here); it would need its ClickHouse DDL written."""
+    before, after = _columns(version - 1), _columns(version)
+    types, old_types = _column_types(version), _column_types(version - 1)
+    changed = [f"{t}.{c}" for t, cs in before.items() for c in cs
+               if types.get(t, {}).get(c) != old_types[t][c]]
+    if changed:
+        raise NotImplementedError(f"migration {version} drops or retypes {changed}: "
+                                  "write its ClickHouse form")
+    added_tables = [t for t in after if t not in before]
+    found = [*(FUNCTIONS if version == 1 else ()),
+             *_create_tables(version, added_tables).values()]
+    for table, columns in after.items():
+        if table in before:
+            found += [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c} {types[table][c]}"
+                      for c in columns if c not in before[table]]
+    return tuple(found)
+
+
+def _column_types(upto: int | None) -> dict[str, dict[str, str]]:
+    """Each column's ClickHouse type (with its default) in the schema at `upto`."""
+    found: dict[str, dict[str, str]] = {}
+    for table, text in _create_tables(upto, None).items():
+        for line in text.split("\n")[1:-1]:
+            name, _, typed = line.strip().rstrip(",").partition(" ")
+            found.setdefault(table, {})[name] = typed
+    return found
+
+
+def _create_tables(upto: int | None, only: list[str] | None) -> dict[str, str]:
+    """CREATE TABLE statements for the tables of the schema at `upto` (all when None),
+    or only the listed ones: table -> statement."""
+    duck = _catalog(upto)
     try:
         tables = [r[0] for r in duck.execute(
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
             "ORDER BY table_name").fetchall()]
-        created = []
+        created: dict[str, str] = {}
         for table in tables:
+            if only is not None and table not in only:
+                continue
             columns = duck.execute(
                 "SELECT column_name, data_type, is_nullable, column_default "
                 "FROM duckdb_columns() WHERE table_name = $t ORDER BY column_index",
@@ -184,7 +243,7 @@ def statements() -> tuple[str, ...]:
             if partition:
                 layout += f" PARTITION BY {partition}"
             layout += f" ORDER BY {order} SETTINGS {_SETTINGS}"
-            created.append(head + layout)
-        return (*FUNCTIONS, *created)
+            created[table] = head + layout
+        return created
     finally:
         duck.close()

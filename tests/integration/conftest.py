@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from tests.conftest import Factory
 from tests.datasets import CUSTOMERS, EMPLOYEES
 from tests.live import LiveServer, LoginFn, build_database, live_server, login_with
@@ -43,7 +44,7 @@ def world_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The database of `world`, built once through the import path, then closed."""
     path = tmp_path_factory.mktemp("world") / "world.duckdb"
     with Database(path) as database:
-        database.init_schema()
+        upgrade(database)
         factory = Factory(database)
         factory.org()
         factory.load("employees", EMPLOYEES)

@@ -18,6 +18,7 @@ import requests
 
 from dashboard.components import ids
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 from tests.conftest import Factory
 from tests.dash_client import DashClient, key
@@ -40,7 +41,7 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def build_archive(path: Path) -> Path:
     """Three customers of two regions, one visit, users boss / east / bj."""
     database = Database(path)
-    database.init_schema()
+    upgrade(database)
     factory = Factory(database)
     factory.org()
     factory.load("employees", "code,name,department_code\nE1,张一,B11\nE2,李二,B11\n"

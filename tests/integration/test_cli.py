@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from tests.conftest import Factory
 from tests.datasets import build_week
 
@@ -25,7 +26,7 @@ def run(db_path: Path, *args: str, stdin: str | None = None) -> subprocess.Compl
 def week_file(tmp_path: Path) -> Path:
     path = tmp_path / "week.duckdb"
     database = Database(path)
-    database.init_schema()
+    upgrade(database)
     build_week(Factory(database))
     database.close()
     return path

@@ -20,6 +20,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from tests.conftest import Factory
 from tests.datasets import build_customers
 
@@ -38,7 +39,7 @@ def run(db_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def archive(tmp_path: Path) -> Path:
     path = tmp_path / "archive.duckdb"
     database = Database(path)
-    database.init_schema()
+    upgrade(database)
     factory = Factory(database)
     build_customers(factory)
     factory.load("customers", "code,name,longitude,latitude,owner_codes,note,phone\n"

@@ -29,6 +29,8 @@ from typing import Any
 import pandas as pd
 import requests
 
+from pipelines.upgrade import upgrade
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "data" / "cache"
 VISITLENS = str(Path(sys.executable).with_name("visitlens"))
@@ -284,7 +286,7 @@ def import_files(path: Path, work: Path, full: bool) -> None:
                 TO '{work / "visits.csv"}' (HEADER, DELIMITER ',')""")
             empty = work / "empty.duckdb"
             fresh = Database(empty)
-            fresh.init_schema()
+            upgrade(fresh)
             fresh.close()
             db.execute(f"ATTACH '{empty}' AS target")
             for table in ("departments", "department_tree", "employees", "customers",
@@ -295,7 +297,7 @@ def import_files(path: Path, work: Path, full: bool) -> None:
         db.close()
     if full:  # the master data's derived tables, as an import of them would have left them
         fresh = Database(work / "empty.duckdb")
-        fresh.init_schema()
+        upgrade(fresh)
         fresh.close()
 
 

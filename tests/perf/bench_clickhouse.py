@@ -35,14 +35,15 @@ def main() -> None:
     from pipelines.clickhouse.copy import copy_archive
     from pipelines.clickhouse.database import ClickHouseDatabase
     from pipelines.db import Database
+    from pipelines.upgrade import upgrade
     from pipelines.users import get_user
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     path = database(args.seed)
-    with Database(path) as upgrade:  # an older cached file gets the current schema
-        upgrade.init_schema()
+    with Database(path) as cached:  # an older cached file gets the current schema
+        upgrade(cached)
     folder = CACHE / f"large-{args.seed}.chdb"
     shutil.rmtree(folder, ignore_errors=True)
     duck = Database(path, read_only=True)

@@ -18,6 +18,7 @@ from pipelines import formats
 from pipelines.business_settings import load
 from pipelines.db import Database
 from pipelines.imports import run_import
+from pipelines.upgrade import upgrade
 from pipelines.validate import detect
 
 HEADERS = ["客户编码", "客户名称", "客户等级", "地址", "经度", "纬度", "坐标系", "联系人", "电话",
@@ -56,7 +57,7 @@ def main() -> None:
     print(f"built {rows} rows, {len(data) / 2**20:.1f} MB in {time.perf_counter() - t:.2f} s")
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "perf.duckdb")
-        db.init_schema()
+        upgrade(db)
         run_import(db, "departments", "code,name,parent_code\nHQ,总部,\nB11,a,HQ\nB12,b,HQ\n"
                    "B21,c,HQ\n".encode(), "d.csv")
         run_import(db, "employees", b"code,name,department_code\nE001,a,B11\nE002,b,B12\n"

@@ -17,6 +17,7 @@ from python_calamine import CalamineWorkbook
 
 from dashboard.exports import ExportTable, write_zip
 from pipelines.formats import neutralise, to_csv_bytes, to_xlsx_bytes
+from pipelines.upgrade import upgrade
 
 FORMULAS = ["=1+1", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1",
             '=HYPERLINK("http://evil.example","点我")', "=cmd|' /C calc'!A0", "-", "+", "@"]
@@ -94,7 +95,7 @@ def test_real_export_of_the_archive(tmp_path: Path) -> None:
 
     path = tmp_path / "formulas.duckdb"
     db = Database(path)
-    db.init_schema()
+    upgrade(db)
     factory = Factory(db)
     factory.org()
     factory.load("customers", 'code,name,address,contact,longitude,latitude,note\n'

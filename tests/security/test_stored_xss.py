@@ -22,6 +22,7 @@ from python_calamine import CalamineWorkbook
 
 from dashboard.components import ids
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 from tests.conftest import Factory
 from tests.dash_client import key
@@ -56,7 +57,7 @@ def build_xss_world(path: Path) -> Path:
     bins them), employee EY owns three customers whose every text field is a payload."""
     db = Database(path)
     try:
-        db.init_schema()
+        upgrade(db)
         factory = Factory(db)
         factory.load("departments", csv_text(["code", "name", "parent_code"], [
             ["HQ", "总部" + SVG, ""], ["B1", "上海" + IMG, "HQ"]]))

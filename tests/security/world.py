@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 from tests.conftest import Factory
 
@@ -137,7 +138,7 @@ def build_world(path: Path) -> Path:
     """Create the database file of the module docstring and close it again."""
     db = Database(path)
     try:
-        db.init_schema()
+        upgrade(db)
         factory = Factory(db)
         factory.load("departments", "code,name,parent_code\nD-HQ,部门#HQ,\n"
                      "D-R1,部门#R1,D-HQ\nD-R2,部门#R2,D-HQ\nD-R3,部门#R3,D-HQ\n"

@@ -15,6 +15,7 @@ from pipelines.api_tokens import authenticate_employee
 from pipelines.db import Database
 from pipelines.generate import DemoError, build_demo
 from pipelines.imports import run_import
+from pipelines.upgrade import upgrade
 from pipelines.users import authenticate
 
 ANCHOR = date(2026, 11, 27)
@@ -255,7 +256,7 @@ def test_progress_is_reported_to_the_end(demo: tuple[Database, list, list]) -> N
 def test_refuses_to_overwrite_a_real_database(tmp_path: Path) -> None:
     path = tmp_path / "real.duckdb"
     with Database(path) as real:
-        real.init_schema()
+        upgrade(real)
         real.execute("INSERT INTO departments (code, name) VALUES ('X', '真实数据')")
     with pytest.raises(DemoError, match="not a demo database"):
         build_demo(str(path), "small", samples_dir=None, anchor=ANCHOR)

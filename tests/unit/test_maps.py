@@ -17,7 +17,7 @@ from dashboard import maps
 from dashboard.maps import Box, MapSelection
 from dashboard.metrics import Filters
 from dashboard.scope import Scope, ScopeError, resolve_scope
-from pipelines import geo, membership
+from pipelines import geo, refresh
 from pipelines.db import Database
 from pipelines.users import add_user, get_user
 from tests.conftest import Factory
@@ -116,7 +116,7 @@ def test_a_million_customers_stay_under_500_kb(db: Database, factory: Factory) -
     """)
     db.execute("INSERT INTO bindings (employee_code, customer_code) "
                "SELECT 'E1', code FROM customers")
-    membership.ensure_current(db)  # written by hand: the derived tables follow
+    refresh.ensure_current(db)  # written by hand: the derived tables follow
     boss_scope = Scope("x", "admin", True, ("HQ",),
                        frozenset({"HQ", "R1", "R2", "B11", "B12", "B21"}))
     views = [(Box(73.0, 18.0, 135.0, 53.5), 4), (Box(100.0, 22.0, 130.0, 42.0), 6),

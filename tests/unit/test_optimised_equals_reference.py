@@ -22,7 +22,7 @@ from dashboard import archive, maps, metrics
 from dashboard.components.filter_bar import like_pattern
 from dashboard.scope import Scope, operator_scope, resolve_scope
 from dashboard.sql import load_sql
-from pipelines import business_settings, membership, phone, summaries
+from pipelines import business_settings, membership, phone, refresh, summaries
 from pipelines import customers as edits
 from pipelines.db import Database
 from pipelines.generate import build_demo
@@ -394,7 +394,7 @@ def test_rows_written_by_hand_are_noticed_and_rebuilt(small: Database) -> None:
     code = small.scalar("SELECT min(code) FROM customers")
     small.execute("UPDATE customers SET deleted = true WHERE code = ?", [code])
     assert membership.is_stale(small)
-    membership.ensure_current(small)
+    refresh.ensure_current(small)
     assert not membership.is_stale(small)
     assert small.scalar("SELECT count(*) FROM customer_membership m JOIN customer_facts f "
                         "USING (customer_id) WHERE f.customer_code = ?", [code]) == 0
