@@ -12,6 +12,7 @@ import pytest
 
 from pipelines import sessions
 from pipelines.db import Database
+from pipelines.upgrade import upgrade
 from pipelines.users import add_user
 
 T0 = datetime(2026, 5, 4, 8, 0)
@@ -20,7 +21,7 @@ T0 = datetime(2026, 5, 4, 8, 0)
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(tmp_path / "sessions.duckdb")
-    database.init_schema()
+    upgrade(database)
     add_user(database, "ann", "password-1", "analyst")
     yield database
     database.close()
