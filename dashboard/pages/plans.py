@@ -2,8 +2,9 @@
 
 The calendar shows each day's plans with their customers and, for past days, which items
 a visit fulfilled (DESIGN.md section 2). Admins plan for everyone, supervisors for the
-employees of their scope, analysts only read — checked on the server in every change
-(pipelines.plans writes and audits; refusals are audited too).
+employees of their scope, analysts only read (the page shows them no editing controls).
+pipelines.plans checks every record a change touches against the scope, writes and audits
+(refusals too); the checks here only answer early with a clear message.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dashboard.context import get_db, get_settings
 from dashboard.i18n import N_, _
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import query_records
-from pipelines import audit
+from pipelines import policy
 
 KEY = "plans"
 # Customers of one plan or route: a day's round is a few dozen; the limit keeps a forged
@@ -59,13 +60,8 @@ def _month(value: Any, today: date) -> date:
 
 def may_plan(scope: Scope, employee: str) -> bool:
     """Admins for everyone, supervisors for the employees of their scope; never analysts."""
-    if scope.role not in ("admin", "supervisor", "operator"):
-        return False
-    try:
-        metrics.checked_employees(get_db(), scope, (employee,))
-    except ScopeError:
-        return False
-    return True
+    return scope.can_plan and not policy.outside_employees(get_db().cursor(), scope,
+                                                           [employee])
 
 
 def _codes(values: Any) -> list[str]:
@@ -88,10 +84,18 @@ def _in_scope(db: Any, scope: Scope, employee: str) -> bool:
 
 
 def _refuse(scope: Scope, action: str, employee: str | None) -> html.Div:
-    with get_db().transaction() as cur:
-        audit.record(cur, scope.username, "denied", action, employee, None,
-                     {"role": scope.role})
+    policy.record_denied(get_db(), scope, action, employee)
+    return _refused()
+
+
+def _refused() -> html.Div:
     return message(_("Not allowed: you may not plan for this employee."), False)
+
+
+def _title(mode: dict[str, Any], name: str) -> str:
+    """The editor's title for a stored plan or route."""
+    return (_("Plan {name}") if mode.get("kind") == "plan" else _("Route {name}")).format(
+        name=name)
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -436,17 +440,17 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
     if len(codes) > MAX_PLAN_CUSTOMERS:
         return no_update, no_update, no_update, _too_many()
     scope = current_scope()
+    try:  # every code first: an unknown one is refused like another scope's (no oracle)
+        for code in codes:
+            archive.check_customer(get_db(), scope, code)
+    except ScopeError:
+        raise PreventUpdate from None
     located = {r["code"]: r for r in query_records(get_db(), "customers_located",
                                                    {"codes": codes})}
     usable = [c for c in codes if located.get(c) and located[c]["longitude"] is not None]
     if len(usable) < 2:
         return no_update, no_update, no_update, _("At least two customers with a location "
                                                   "are needed.")
-    try:
-        for code in usable:
-            archive.check_customer(get_db(), scope, code)
-    except ScopeError:
-        raise PreventUpdate from None
     points = [(float(located[c]["longitude"]), float(located[c]["latitude"])) for c in usable]
     result = suggest_order(points)
     ordered = [usable[i] for i in result.order] + [c for c in codes if c not in usable]
@@ -474,6 +478,7 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
     Output(ids.PLAN_MESSAGE, "children"),
     Output(ids.PLAN_CHANGES, "data"),
     Output(ids.PLAN_MODE, "data", allow_duplicate=True),
+    Output(ids.PLAN_EDITOR_TITLE, "children", allow_duplicate=True),
     Input(ids.PLAN_SAVE, "n_clicks"),
     Input(ids.PLAN_DELETE, "n_clicks"),
     Input(ids.PLAN_SCHEDULE, "n_clicks"),
@@ -491,8 +496,9 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
 )
 def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day: Any,
          name: Any, codes: Any, from_route: Any, start: Any, until: Any, weekdays: Any,
-         changes: Any) -> tuple[Any, Any, Any]:
-    """Save, delete or schedule — after checking on the server who may plan for whom."""
+         changes: Any) -> tuple[Any, Any, Any, Any]:
+    """Save, delete or schedule. The ids of the mode must all belong to the chosen
+    employee; pipelines.plans checks every record again against the scope (and audits)."""
     from pipelines import plans
 
     if not ctx.triggered or not ctx.triggered[0].get("value") or not isinstance(mode, dict):
@@ -502,69 +508,73 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
     trigger = ctx.triggered_id
     kind = mode.get("kind")
     plan_id, route_id = mode.get("plan_id"), mode.get("route_id")
-    # The employee a change touches is the stored owner, never only what the browser says.
-    owner = (plans.plan_owner(db, plan_id) if isinstance(plan_id, int) else
-             plans.route_owner(db, route_id) if isinstance(route_id, int) else code)
-    if owner is None or (code is not None and owner != code) or not may_plan(scope, owner):
-        return _refuse(scope, f"{kind}.change", owner or code), no_update, no_update
+    # The employee a change touches is the stored owner of every id, never only what the
+    # browser says: a plan of one employee with a route of another is refused.
+    owners = ([plans.plan_owner(db, plan_id)] if isinstance(plan_id, int) else []) + (
+        [plans.route_owner(db, route_id)] if isinstance(route_id, int) else [])
+    try:
+        owner = policy.check_same_owner([*owners, code] if code is not None or not owners
+                                        else owners)
+    except ScopeError:
+        return _refuse(scope, f"{kind}.change", code), no_update, no_update, no_update
+    if not may_plan(scope, owner):
+        return _refuse(scope, f"{kind}.change", owner), no_update, no_update, no_update
     customers = _codes(codes)
     if len(customers) > MAX_PLAN_CUSTOMERS:
-        return message(_too_many(), False), no_update, no_update
-    try:  # a planner only plans customers of their own scope: every one is checked
-        for customer in dict.fromkeys(customers):
-            archive.check_customer(db, scope, customer)
-    except ScopeError:
-        return _refuse(scope, f"{kind}.customers", owner), no_update, no_update
+        return message(_too_many(), False), no_update, no_update, no_update
     text = name.strip() if isinstance(name, str) else ""
     try:
         if trigger == ids.PLAN_DELETE:
             if kind == "plan" and isinstance(plan_id, int):
-                plans.delete_plan(db, plan_id, scope.username)
+                plans.delete_plan(db, plan_id, scope)
             elif kind == "route" and isinstance(route_id, int):
-                plans.delete_route(db, route_id, scope.username)
+                plans.delete_route(db, route_id, scope)
             else:
                 raise PreventUpdate
-            return message(_("Deleted."), True), grid.next_version(changes), None
+            return message(_("Deleted."), True), grid.next_version(changes), None, \
+                _("Choose a day or a plan")
         if trigger == ids.PLAN_SCHEDULE:
             first = parse_date(start)
             if kind != "route" or not isinstance(route_id, int) or first is None:
                 return message(_("Save the route and choose a first date."), False), \
-                    no_update, no_update
+                    no_update, no_update, no_update
             last = parse_date(until) or first
             days = [d for d in weekdays if isinstance(d, int)] if isinstance(
                 weekdays, list) else []
             dates = plans.repeat_dates(first, last, days, plans.days_off(db, first, last)) \
                 if days else [first]
-            made = plans.schedule_route(db, route_id, dates, None, scope.username)
+            made = plans.schedule_route(db, route_id, dates, None, scope)
             return message(_("{count} plans added.").format(count=len(made)), True), \
-                grid.next_version(changes), no_update
+                grid.next_version(changes), no_update, no_update
         if kind == "plan":
             when = parse_date(day)
             if when is None:
-                return message(_("Choose a date."), False), no_update, no_update
+                return message(_("Choose a date."), False), no_update, no_update, no_update
             route_name = None
             if isinstance(from_route, int):
                 route_name = next((r["name"] for r in _routes(db, owner)
                                    if r["route_id"] == from_route), None)
             if isinstance(plan_id, int):
-                plans.update_plan(db, plan_id, text, customers, scope.username)
+                plans.update_plan(db, plan_id, when, text, customers, scope)
                 new_mode = mode
             else:
-                new_id = plans.create_plan(db, owner, when, text, customers, route_name,
-                                           scope.username)
+                new_id = plans.create_plan(db, owner, when, text, customers, route_name, scope)
                 new_mode = {"kind": "plan", "plan_id": new_id}
         elif kind == "route":
             if isinstance(route_id, int):
-                plans.update_route(db, route_id, text, customers, scope.username)
+                plans.update_route(db, route_id, text, customers, scope)
                 new_mode = mode
             else:
-                new_id = plans.create_route(db, owner, text, customers, scope.username)
+                new_id = plans.create_route(db, owner, text, customers, scope)
                 new_mode = {"kind": "route", "route_id": new_id}
         else:
             raise PreventUpdate
     except plans.PlanError as exc:
-        return message(_plan_error(exc), False), no_update, no_update
-    return message(_("Saved."), True), grid.next_version(changes), new_mode
+        return message(_plan_error(exc), False), no_update, no_update, no_update
+    except ScopeError:  # pipelines.plans refused a record and audited it
+        return _refused(), no_update, no_update, no_update
+    return message(_("Saved."), True), grid.next_version(changes), new_mode, \
+        _title(new_mode, text)
 
 
 def _plan_error(exc: Exception) -> str:

@@ -22,12 +22,13 @@ import pytest
 
 from dashboard import metrics
 from dashboard.scope import operator_scope
-from pipelines import business_settings, calendar, customers, plans, users
+from pipelines import business_settings, calendar, customers, plans, policy, users
 from pipelines.clickhouse.copy import copy_archive
 from pipelines.clickhouse.database import ClickHouseDatabase
 from pipelines.db import Database
 from pipelines.generate import build_demo
 from pipelines.imports import run_import
+from pipelines.policy import Scope
 from tests.conftest import chdb_url
 
 pytest.importorskip("chdb")
@@ -127,7 +128,18 @@ def test_plans_holidays_settings_users(pair: tuple[Database, ClickHouseDatabase]
     owned = some(duck, f"SELECT customer_code FROM bindings WHERE employee_code = '{employee}'"
                        " ORDER BY customer_code LIMIT 2")
     day = date(2024, 7, 3)
-    both(pair, "plan", lambda db: plans.create_plan(db, employee, day, "拜访", owned, None, "t"))
+    # As a supervisor of the employee's department: the write's scope checks (customer
+    # membership) answer the same on both engines, for a customer outside too.
+    department = some(duck, f"SELECT department_code FROM employees WHERE code = '{employee}'")
+    supervisor = Scope("t", "supervisor", False, (department[0],), frozenset(department))
+    stranger = some(duck, "SELECT code FROM customers WHERE code NOT IN (SELECT customer_code "
+                          "FROM customer_facts JOIN customer_membership USING (customer_id) "
+                          f"WHERE customer_membership.department_code = '{department[0]}') "
+                          "ORDER BY code LIMIT 1")
+    assert both(pair, "outside", lambda db: policy.outside_customers(
+        db.cursor(), supervisor, [*owned, *stranger, "NOPE"])) == ([*stranger, "NOPE"],) * 2
+    both(pair, "plan", lambda db: plans.create_plan(db, employee, day, "拜访", owned, None,
+                                                    supervisor))
     both(pair, "holiday", lambda db: calendar.set_holiday(db, date(2024, 7, 5), "off", "休",
                                                           "t"))
     settings = business_settings.load(duck)
