@@ -235,11 +235,11 @@ def requests_for(dep: dict[str, Any], walk: Walk) -> list[dict[str, Any]]:
                     and ID_HINT.search(re.sub(r'"page":"\w+"', "", n)) and "ALL" not in n
                     and not NOT_IDS.search(n)]
     assert not unclassified, f"add a rule for {unclassified} ({signature(dep)})"
-    carrying = [i for i, r in enumerate(rules) if r is not None]
-    if not carrying:
+    swaps: list[tuple[int | None, str | None]] = [
+        (i, kind) for i, r in enumerate(rules) if r is not None for kind in r.kinds]
+    if not swaps:
         return []
-    variants: list[tuple[int | None, str | None]] = [(None, None)] + [
-        (i, kind) for i in carrying for kind in rules[i].kinds]  # type: ignore[union-attr]
+    variants = [(None, None), *swaps]
     triggers = [i for i, s in enumerate(dep["inputs"]) if s["property"] in EVENTS
                 and (rules[i] is not None or "ALL" not in s["id"])] or [0]
     bodies = []
