@@ -27,7 +27,7 @@ import duckdb
 
 from pipelines import audit, business_settings, derive, geo, summaries
 from pipelines.business_settings import BusinessSettings
-from pipelines.customers import EditError, add_customer, get_customer
+from pipelines.customers import EditError, add_own_customer, get_customer
 from pipelines.db import Database
 from pipelines.formats import Problem, problem
 from pipelines.imports import import_records
@@ -598,7 +598,7 @@ def add_phone_customer(db: Database, employee_code: str, values: Mapping[str, st
     if existing is not None:
         return _own_or_taken(existing, employee_code)
     try:
-        return add_customer(db, values, [employee_code], actor), True
+        return add_own_customer(db, values, employee_code, actor), True
     except EditError as exc:
         again = get_customer(db, code) if code else None
         if again is not None and any(p.code == "exists" for p in exc.problems):

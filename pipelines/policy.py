@@ -92,6 +92,13 @@ def check_editor(scope: Scope) -> None:
         raise ScopeError(f"{scope.role} may not change master data")
 
 
+def require_editor(db: Database, scope: Scope, action: str, entity_key: str | None) -> None:
+    """check_editor before any transaction is open: a refusal is audited, then raised."""
+    if not scope.can_edit:
+        record_denied(db, scope, action, entity_key)
+        check_editor(scope)
+
+
 def check_planner(scope: Scope) -> None:
     """Refuse plan and route changes to read-only roles."""
     if not scope.can_plan:

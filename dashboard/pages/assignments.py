@@ -26,7 +26,7 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable
 from dashboard.i18n import N_, _
-from dashboard.scope import ScopeError
+from dashboard.scope import Scope, ScopeError
 from dashboard.sql import query, query_records
 
 KEY = "assignments"
@@ -264,9 +264,10 @@ def _selected(rows: Any, kind: str | None = None) -> list[str]:
             and (kind is None or r.get("how") == kind)] if isinstance(rows, list) else []
 
 
-def _mutate(action: str, change: Callable[[str | None], int], done: str,
+def _mutate(action: str, change: Callable[[Scope], int], done: str,
             changes: Any) -> tuple[Any, Any]:
-    """Run one admin change: role check (audited refusal), the change, a message."""
+    """Run one admin change: role check (audited refusal), the change (pipelines.customers
+    checks the role again), a message."""
     from pipelines.customers import EditError
 
     try:
@@ -274,7 +275,9 @@ def _mutate(action: str, change: Callable[[str | None], int], done: str,
     except NotAllowed:
         return message(_("Only administrators may change assignments."), False), no_update
     try:
-        count = change(scope.username)
+        count = change(scope)
+    except ScopeError:
+        return message(_("Only administrators may change assignments."), False), no_update
     except EditError as exc:
         return message(str(exc), False), no_update
     return message(done.format(count=count), True), grid.next_version(changes)

@@ -33,6 +33,8 @@ from tests.conftest import chdb_url
 
 pytest.importorskip("chdb")
 
+ADMIN_T = Scope("t", "admin", True)
+
 ANCHOR = date(2024, 6, 30)
 # Differ by construction between engines: sequence vs Snowflake ids, clocks, salts.
 VOLATILE = {"created_at", "updated_at", "logged_at", "started_at", "finished_at",
@@ -100,25 +102,25 @@ def test_archive_edits(pair: tuple[Database, ClickHouseDatabase]) -> None:
     employee, other = some(duck, "SELECT code FROM employees WHERE status = 'active' "
                                  "ORDER BY code LIMIT 2")
     department = some(duck, "SELECT code FROM departments ORDER BY code DESC LIMIT 1")[0]
-    assert both(pair, "delete", lambda db: customers.delete_customers(db, codes, "t")) == (3, 3)
-    both(pair, "restore", lambda db: customers.restore_customers(db, codes[:1], "t"))
-    both(pair, "bind", lambda db: customers.bind(db, other, codes[:1], "t"))
-    both(pair, "unbind", lambda db: customers.unbind(db, other, codes[:1], "t"))
-    both(pair, "share", lambda db: customers.add_shares(db, employee, [other], "t"))
-    both(pair, "revoke", lambda db: customers.revoke_share(db, employee, other, "t"))
+    assert both(pair, "delete", lambda db: customers.delete_customers(db, codes, ADMIN_T)) == (3, 3)
+    both(pair, "restore", lambda db: customers.restore_customers(db, codes[:1], ADMIN_T))
+    both(pair, "bind", lambda db: customers.bind(db, other, codes[:1], ADMIN_T))
+    both(pair, "unbind", lambda db: customers.unbind(db, other, codes[:1], ADMIN_T))
+    both(pair, "share", lambda db: customers.add_shares(db, employee, [other], ADMIN_T))
+    both(pair, "revoke", lambda db: customers.revoke_share(db, employee, other, ADMIN_T))
     both(pair, "assign", lambda db: customers.assign_department(db, department, codes[:1],
-                                                                "t"))
+                                                                ADMIN_T))
     record = customers.get_customer(duck, codes[0])
     assert record is not None
     both(pair, "edit", lambda db: customers.update_customer(
         db, codes[0], {"name": "改名后的客户", "grade": "A", "longitude": "104.2",
-                       "latitude": "30.6"}, int(record["version"]), "t"))
+                       "latitude": "30.6"}, int(record["version"]), ADMIN_T))
     refused = both(pair, "detect", lambda db: customers.validate_customer(
         db, {"code": codes[1], "name": "坏\x07名", "grade": "Z", "longitude": "abc"}))
     assert refused[0] == refused[1] and len(refused[0]) >= 4
     both(pair, "add", lambda db: customers.add_customer(
         db, {"code": "NEW001", "name": "新客户", "grade": "B", "longitude": "104.05",
-             "latitude": "30.65", "coord_system": "gcj02"}, [employee], "t"))
+             "latitude": "30.65", "coord_system": "gcj02"}, [employee], ADMIN_T))
 
 
 def test_plans_holidays_settings_users(pair: tuple[Database, ClickHouseDatabase]) -> None:
