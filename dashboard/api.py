@@ -281,7 +281,10 @@ class BatchResponse(_Model):
     created: int
     updated: int
     duplicates: int
-    rejected: int
+    rejected: int = Field(description="rejected and conflicting visits (too_old included)")
+    too_old: int = Field(description="of the rejected: checked in more than the setting "
+                                     "api_max_backdate_days before today (import them from "
+                                     "a file instead)")
     results: list[BatchItemResult]
 
 
@@ -615,9 +618,11 @@ def _batch(call: Call) -> tuple[BaseModel, int]:
     done = [r for r in results if r is not None]
     count = {s: sum(r.status == s for r in done)
              for s in ("created", "updated", "duplicate", "rejected", "conflict")}
+    too_old = sum(any(e.code == "too_old" for e in r.errors) for r in done)
     return BatchResponse(created=count["created"], updated=count["updated"],
                          duplicates=count["duplicate"],
-                         rejected=count["rejected"] + count["conflict"], results=done), 200
+                         rejected=count["rejected"] + count["conflict"], too_old=too_old,
+                         results=done), 200
 
 
 def _create_customer(call: Call) -> tuple[BaseModel, int]:

@@ -210,6 +210,12 @@ def _not_yours(code: str) -> Problem:
                    "'{value}' is not one of your customers.", value=code)
 
 
+def _too_old(visit: PhoneVisit, days: int) -> Problem:
+    return problem(None, "check_in.time", "too_old",
+                   "{value} is more than {limit} days ago: older visits are imported from a "
+                   "file by an admin.", value=_text(visit.check_in.at), limit=days)
+
+
 def _conflict(visit_id: str) -> Problem:
     return problem(None, "client_id", "client_id_taken",
                    "client_id '{value}' is already used for a different visit.",
@@ -239,7 +245,8 @@ def record_visits(
     others. New ones go in through the import path in one transaction; a resent one
     (same client id, employee, customer and check-in time) is a duplicate; one whose
     stored check-in is still open and that now brings a check-out completes it; a client id
-    used for another visit is a conflict.
+    used for another visit is a conflict. A new visit checked in more than the setting
+    api_max_backdate_days before today is refused (``too_old``).
 
     Args:
         db: the database.
@@ -255,6 +262,9 @@ def record_visits(
     """
     settings = business_settings.load(db)
     now = now or local_now(settings)
+    # Phones may send what they recorded offline, but not weeks later: a new visit checked
+    # in before this day (company time) is refused; a resend of a stored one is not.
+    earliest = now.date() - timedelta(days=settings.api_max_backdate_days)
     cur = db.cursor()
     outcomes = [Outcome(i, v.client_id, "created") for i, v in enumerate(visits)]
     first_seen: dict[str, int] = {}
@@ -279,7 +289,10 @@ def record_visits(
             out.status = "rejected"
             continue
         row = stored.get(visit.client_id)
-        if row is None:
+        if row is None and visit.check_in.at.date() < earliest:
+            out.status, out.problems = "rejected", [
+                _too_old(visit, settings.api_max_backdate_days)]
+        elif row is None:
             to_insert.append(i)
         elif not _matches(row, employee_code, visit):
             out.status, out.problems = "conflict", [_conflict(visit.client_id)]

@@ -49,6 +49,7 @@ TOKENS = {
     "faults": ("E002", 1),
     "body": ("E002", 1),
     "customers": ("E002", 1),
+    "backdate": ("E002", 1),
 }
 
 
@@ -389,6 +390,33 @@ def test_each_fault_is_a_422_naming_its_field(server: LiveServer, company: Any) 
     assert [r["status"] for r in results] == ["rejected", "rejected"]
     assert [e["field"] for e in results[0]["errors"]] == ["visits[0].check_out.time"]
     assert [e["field"] for e in results[1]["errors"]] == ["visits[1].check_in.lon"]
+
+
+def test_back_dated_check_ins_are_refused_and_counted(server: LiveServer, company: Any) -> None:
+    """Issue 14 item 7: a check-in more than api_max_backdate_days (7) days back is refused
+    (422 too_old naming the limit; in a batch, counted in too_old and rejected)."""
+    phone = Phone(server.url, company.tokens["backdate"][0])
+    now = datetime.now(TZ).replace(microsecond=0)
+
+    def visit(client_id: str, days: int) -> dict[str, Any]:
+        return {"client_id": client_id, "customer_code": "C006", "check_in": {
+            "time": (now - timedelta(days=days)).isoformat(), "lon": 121.52, "lat": 31.18,
+            "source": "gps"}}
+
+    single = phone.post("/check-in", {"client_id": new_id(), "customer_code": "C006",
+                                      **visit("x", 9)["check_in"]})
+    assert single.status_code == 422 and errors_by_field(single) == {"time": "too_old"}
+    assert "more than 7 days ago" in single.json()["errors"][0]["message"]
+    batch = phone.post("/visits:batch", {"visits": [
+        visit(new_id(), 8), visit(new_id(), 1), visit(new_id(), 30)]})
+    assert batch.status_code == 200, batch.text
+    answer = batch.json()
+    assert (answer["created"], answer["rejected"], answer["too_old"]) == (1, 2, 2)
+    assert [[e["code"] for e in r["errors"]] for r in answer["results"]] == [
+        ["too_old"], [], ["too_old"]]
+    assert answer["results"][0]["errors"][0]["field"] == "visits[0].check_in.time"
+    doc = requests.get(server.url + "/api/v1/openapi.json", timeout=30).json()
+    assert "too_old" in doc["components"]["schemas"]["BatchResponse"]["required"]
 
 
 def test_unknown_paths_and_methods_answer_json(server: LiveServer, company: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -159,6 +160,30 @@ def test_batch_outcomes(company: Database) -> None:
     clash = phone.record_visits(company, "E2", [_visit("new", day, customer="C2")], None, "t",
                                 now=now)
     assert clash[0].status == "conflict"
+    assert company.scalar("SELECT count(*) FROM visits") == 3
+
+
+def test_back_dating_is_limited_by_a_setting(company: Database) -> None:
+    """Issue 14 item 7: a new visit checked in more than api_max_backdate_days (default 7)
+    before today (company time) is refused as too_old, naming the limit; the limit's own day
+    passes; a resend of a visit stored while it was recent stays a duplicate."""
+    now = datetime(2024, 5, 20, 8, 0)
+    edge, old = datetime(2024, 5, 13, 0, 0), datetime(2024, 5, 12, 23, 59)
+    stored = phone.record_visits(company, "E1", [_visit("stored", old)], None, "t",
+                                 now=old + timedelta(hours=1))
+    assert stored[0].status == "created"
+    outcomes = phone.record_visits(
+        company, "E1", [_visit("edge", edge), _visit("old", old), _visit("stored", old)],
+        None, "t", now=now)
+    assert [(o.status, [p.code for p in o.problems]) for o in outcomes] == [
+        ("created", []), ("rejected", ["too_old"]), ("duplicate", [])]
+    assert outcomes[1].problems[0].message == (
+        "2024-05-12 23:59:00 is more than 7 days ago: older visits are imported from a file "
+        "by an admin.")
+    settings = business_settings.load(company)
+    business_settings.save(company, replace(settings, api_max_backdate_days=30), "boss")
+    again = phone.record_visits(company, "E1", [_visit("old", old)], None, "t", now=now)
+    assert again[0].status == "created"
     assert company.scalar("SELECT count(*) FROM visits") == 3
 
 
