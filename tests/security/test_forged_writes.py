@@ -337,3 +337,25 @@ def test_forged_ids_in_every_callback_touch_no_other_region(world: Path) -> None
                  "vl-cust-message.children", "vl-plan-mode.data", "vl-cust-record.children"):
         assert any(w.startswith(name) or f"..{name}" in w for w in walked), name
     assert sent > 150
+
+
+# -- existence oracles (issue 14 item 6) -----------------------------------------------------
+def test_suggest_answers_alike_for_a_customer_elsewhere_and_one_that_does_not_exist(
+        world_template: Path, tmp_path: Path) -> None:
+    """/plans' suggested order used to look customers up before checking the scope: a code
+    of another region made it stop (no answer), an unknown code was skipped (an answer)."""
+    with live_server(copy_world(world_template, tmp_path)) as server:
+        dash = client(server, DUO)
+        answers = []
+        for probe in ("C-B31-1", "C-NOPE-9"):
+            response = dash.call(ids.PLAN_CUSTOMERS, "value", {
+                key(ids.PLAN_SUGGEST, "n_clicks"): 1,
+                key(ids.PLAN_CUSTOMERS, "value"): ["C-B11-1", "C-B11-2", probe]},
+                changed=(ids.PLAN_SUGGEST, "n_clicks"))
+            answers.append((response.status_code, response.text.replace(probe, "X")))
+        assert answers[0] == answers[1]
+        inside = dash.call(ids.PLAN_CUSTOMERS, "value", {
+            key(ids.PLAN_SUGGEST, "n_clicks"): 1,
+            key(ids.PLAN_CUSTOMERS, "value"): ["C-B11-1", "C-B11-2"]},
+            changed=(ids.PLAN_SUGGEST, "n_clicks"))
+        assert inside.status_code == 200  # the control: the scope's own customers
