@@ -53,29 +53,28 @@ def layout(**query_args: Any) -> Component:
     chooser.children[1].multi = False
     chooser.children[1].value = employee
     chooser.children[1].placeholder = _("Choose an employee")
-    employee_tools: list[Component] = []
-    department_tools: list[Component] = []
-    if admin:
-        employee_tools = [html.Div(className="vl-inline", children=[
-            _picker(ids.ASSIGN_BIND_PICK, _("Search customers to bind")),
-            html.Button(_("Bind"), id=ids.ASSIGN_BIND, n_clicks=0,
-                        className="vl-button vl-button-primary"),
-            html.Button(_("Unbind selected"), id=ids.ASSIGN_UNBIND, n_clicks=0,
-                        className="vl-button"),
-        ]), html.Div(className="vl-inline", children=[
-            _picker(ids.ASSIGN_SHARE_PICK, _("Share all customers with…")),
-            html.Button(_("Share"), id=ids.ASSIGN_SHARE, n_clicks=0, className="vl-button"),
-            dcc.Dropdown(id=ids.ASSIGN_REVOKE_PICK, options=[], placeholder=_("A share"),
-                         className="vl-select"),
-            html.Button(_("Revoke"), id=ids.ASSIGN_REVOKE, n_clicks=0, className="vl-button"),
-        ])]
-        department_tools = [html.Div(className="vl-inline", children=[
-            _picker(ids.ASSIGN_DEPT_PICK, _("Search customers to assign")),
-            html.Button(_("Assign"), id=ids.ASSIGN_DEPT_ADD, n_clicks=0,
-                        className="vl-button vl-button-primary"),
-            html.Button(_("Unassign selected"), id=ids.ASSIGN_DEPT_REMOVE, n_clicks=0,
-                        className="vl-button"),
-        ])]
+    # The admin tools are in every layout (callbacks read and write them) but shown to
+    # admins only: a missing component made Dash throw in the browser for other roles.
+    employee_tools = [html.Div(className="vl-inline", hidden=not admin, children=[
+        _picker(ids.ASSIGN_BIND_PICK, _("Search customers to bind")),
+        html.Button(_("Bind"), id=ids.ASSIGN_BIND, n_clicks=0,
+                    className="vl-button vl-button-primary"),
+        html.Button(_("Unbind selected"), id=ids.ASSIGN_UNBIND, n_clicks=0,
+                    className="vl-button"),
+    ]), html.Div(className="vl-inline", hidden=not admin, children=[
+        _picker(ids.ASSIGN_SHARE_PICK, _("Share all customers with…")),
+        html.Button(_("Share"), id=ids.ASSIGN_SHARE, n_clicks=0, className="vl-button"),
+        dcc.Dropdown(id=ids.ASSIGN_REVOKE_PICK, options=[], placeholder=_("A share"),
+                     className="vl-select"),
+        html.Button(_("Revoke"), id=ids.ASSIGN_REVOKE, n_clicks=0, className="vl-button"),
+    ])]
+    department_tools = [html.Div(className="vl-inline", hidden=not admin, children=[
+        _picker(ids.ASSIGN_DEPT_PICK, _("Search customers to assign")),
+        html.Button(_("Assign"), id=ids.ASSIGN_DEPT_ADD, n_clicks=0,
+                    className="vl-button vl-button-primary"),
+        html.Button(_("Unassign selected"), id=ids.ASSIGN_DEPT_REMOVE, n_clicks=0,
+                    className="vl-button"),
+    ])]
     selection = {"rowSelection": {"mode": "multiRow", "headerCheckbox": False}} if admin else {}
     frame.children += [
         dcc.Store(id=ids.ASSIGN_CHANGES, data=0),

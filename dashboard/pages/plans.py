@@ -108,6 +108,7 @@ def layout(**query_args: Any) -> Component:
     picker = chooser.children[1]
     picker.multi, picker.value, picker.placeholder = False, employee, _("Choose an employee")
     month = _month(query_args.get("month"), company_today(db))
+    reader = not scope.can_plan  # analysts: the same page without the editing controls
     weekday_options = [{"label": _(d), "value": i + 1} for i, d in enumerate(WEEKDAYS)]
     frame.children += [
         dcc.Store(id=ids.PLAN_CHANGES, data=0),
@@ -124,7 +125,7 @@ def layout(**query_args: Any) -> Component:
                 html.Button("›", id=ids.PLAN_NEXT, n_clicks=0, className="vl-button",
                             title=_("Next month")),
                 html.Button(_("New route"), id=ids.PLAN_NEW_ROUTE, n_clicks=0,
-                            className="vl-button"),
+                            className="vl-button", hidden=reader),
                 dcc.Dropdown(id=ids.PLAN_ROUTE_PICK, options=[], placeholder=_("Routes"),
                              className="vl-select"),
             ]),
@@ -138,17 +139,18 @@ def layout(**query_args: Any) -> Component:
                 html.Div(id=ids.PLAN_PLAN_FIELDS, className="vl-form-field", children=[
                     html.Label(_("Date")),
                     dcc.DatePickerSingle(id=ids.PLAN_DATE, display_format="YYYY-MM-DD",
-                                         first_day_of_week=1),
+                                         first_day_of_week=1, disabled=reader),
                     html.Label(_("As route visit")),
                     dcc.Dropdown(id=ids.PLAN_FROM_ROUTE, options=[], clearable=True,
-                                 placeholder=_("From one of the routes")),
+                                 placeholder=_("From one of the routes"), disabled=reader),
                 ]),
                 html.Div(className="vl-form-field", children=[
                     html.Label(_("Name")),
-                    dcc.Input(id=ids.PLAN_NAME, className="vl-input", maxLength=100),
+                    dcc.Input(id=ids.PLAN_NAME, className="vl-input", maxLength=100,
+                              readOnly=reader),
                     html.Label(_("Customers, in visiting order")),
                     dcc.Dropdown(id=ids.PLAN_CUSTOMERS, multi=True, options=[], value=[],
-                                 placeholder=_("Search customers")),
+                                 placeholder=_("Search customers"), disabled=reader),
                 ]),
                 html.Ol(id=ids.PLAN_ORDER, className="vl-order"),
                 html.Div(className="vl-inline", children=[
@@ -160,7 +162,7 @@ def layout(**query_args: Any) -> Component:
                        style={"height": "260px"}, children=[
                            dl.TileLayer(url=get_settings().tile_url,
                                         attribution=get_settings().tile_attribution)]),
-                html.Div(className="vl-inline", children=[
+                html.Div(className="vl-inline", hidden=reader, children=[
                     html.Button(_("Save"), id=ids.PLAN_SAVE, n_clicks=0,
                                 className="vl-button vl-button-primary"),
                     html.Button(_("Delete"), id=ids.PLAN_DELETE, n_clicks=0,
@@ -273,7 +275,8 @@ def draw_calendar(employee: Any, month: Any, _changes: Any) -> tuple[Any, ...]:
             cells.append(html.Td(className="vl-day" + ("" if inside else " vl-day-out") + (
                 " vl-today" if day == today else ""), children=[
                 html.Button(str(day.day), id=ids.plan_day(day.isoformat()), n_clicks=0,
-                            className="vl-day-number", title=_("New plan on this day")),
+                            className="vl-day-number", disabled=not scope.can_plan,
+                            title=_("New plan on this day") if scope.can_plan else None),
                 *entries]))
         weeks.append(html.Tr(cells))
         start += timedelta(days=7)
@@ -323,6 +326,10 @@ def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
     code = _employee(employee)
     if code is None or not _in_scope(db, scope, code):
         raise PreventUpdate
+    new = trigger == ids.PLAN_NEW_ROUTE or (
+        isinstance(trigger, dict) and trigger.get("type") == "vl-plan-day")
+    if new and not scope.can_plan:  # read-only roles open what exists, never a new one
+        raise PreventUpdate
     if isinstance(trigger, dict) and trigger.get("type") == "vl-plan-day":
         day = parse_date(trigger.get("day"))
         if day is None:
@@ -349,7 +356,7 @@ def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
         raise PreventUpdate
     return ({"kind": "route", "route_id": route["route_id"]}, _("Route {name}").format(
         name=route["name"]), None, route["name"], route["items"],
-        _labelled(db, scope, route["items"]), True, False)
+        _labelled(db, scope, route["items"]), True, not scope.can_plan)
 
 
 @callback(
