@@ -316,29 +316,29 @@ def change_assignments(*args: Any) -> tuple[Any, Any]:
         return message(_("Choose an employee first."), False), no_update
     employee_code: str = who or ""
     if trigger == ids.ASSIGN_BIND:
-        return _mutate("customer.bind", lambda actor: edits.bind(
-            db, employee_code, _codes(bind_pick), actor), _("{count} customers bound."), changes)
+        return _mutate("customer.bind", lambda acting: edits.bind(
+            db, employee_code, _codes(bind_pick), acting), _("{count} customers bound."), changes)
     if trigger == ids.ASSIGN_UNBIND:
-        return _mutate("customer.unbind", lambda actor: edits.unbind(
-            db, employee_code, _selected(employee_rows_selected, "direct"), actor),
+        return _mutate("customer.unbind", lambda acting: edits.unbind(
+            db, employee_code, _selected(employee_rows_selected, "direct"), acting),
             _("{count} customers unbound."), changes)
     if trigger == ids.ASSIGN_SHARE:
-        return _mutate("share.add", lambda actor: edits.add_shares(
-            db, employee_code, _codes(share_pick), actor), _("{count} shares added."), changes)
+        return _mutate("share.add", lambda acting: edits.add_shares(
+            db, employee_code, _codes(share_pick), acting), _("{count} shares added."), changes)
     if trigger == ids.ASSIGN_REVOKE:
         if not isinstance(revoke_pick, str) or ">" not in revoke_pick:
             return message(_("Choose a share first."), False), no_update
         source, target = revoke_pick.split(">", 1)
-        return _mutate("share.revoke", lambda actor: edits.revoke_share(
-            db, source, target, actor), _("{count} shares revoked."), changes)
+        return _mutate("share.revoke", lambda acting: edits.revoke_share(
+            db, source, target, acting), _("{count} shares revoked."), changes)
     if not isinstance(department, str):
         return message(_("Choose a department first."), False), no_update
     if trigger == ids.ASSIGN_DEPT_ADD:
-        return _mutate("customer.assign", lambda actor: edits.assign_department(
-            db, department, _codes(dept_pick), actor), _("{count} customers assigned."),
+        return _mutate("customer.assign", lambda acting: edits.assign_department(
+            db, department, _codes(dept_pick), acting), _("{count} customers assigned."),
             changes)
-    return _mutate("customer.unassign", lambda actor: edits.assign_department(
-        db, None, _selected(department_rows_selected), actor),
+    return _mutate("customer.unassign", lambda acting: edits.assign_department(
+        db, None, _selected(department_rows_selected), acting),
         _("{count} customers unassigned."), changes)
 
 
