@@ -187,7 +187,7 @@ def rule_of(slot: str) -> Rule | None:
 
 DEFAULTS = {"n_clicks": 1, "submit_n_clicks": 1, "n_intervals": 1, "start_date": FROM,
             "end_date": TO, "date": "2024-05-14", "getRowsRequest": grid_request()}
-CLICKS = ("n_clicks", "submit_n_clicks", "n_intervals")
+CLICKS = ("n_clicks", "submit_n_clicks")  # what a person does; a timer only polls
 EVENTS = ("n_clicks", "submit_n_clicks", "n_intervals", "getRowsRequest", "cellClicked",
           "clickData", "search_value")
 
@@ -311,9 +311,9 @@ def test_forged_ids_in_every_callback_touch_no_other_region(world: Path) -> None
     before = region_rows(world)
     walked: set[str] = set()
     sent = 0
-    # Callbacks a click or a timer runs may write: the database is checked after each of
-    # them (a server of its own: DuckDB lets one process open the file); the others read,
-    # and are checked once at the end.
+    # Callbacks a click runs may write: the database is checked after each of them (a
+    # server of its own: DuckDB lets one process open the file); the others (filters,
+    # grids, polls) read, and are checked once at the end.
     planned = [(signature(dep), bodies) for dep in dependencies
                if (bodies := requests_for(dep, walk))]
     writers = [p for p in planned if any(
