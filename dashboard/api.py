@@ -176,8 +176,8 @@ class CustomersPage(_Model):
 class CustomerCreate(_Model):
     """A new customer from the field: bound to you, validated like the archive import."""
 
-    client_id: ClientId
-    code: Code | None = Field(None, description="omitted = derived from client_id")
+    client_id: ClientId = Field(description="the idempotency key; the server derives the "
+                                            "customer's code from it (APP + 12 hex digits)")
     name: str = Field(min_length=1, max_length=200)
     grade: str | None = Field(None, max_length=20)
     address: str | None = Field(None, max_length=1000)
@@ -190,7 +190,7 @@ class CustomerCreate(_Model):
 
 
 class CustomerResponse(_Model):
-    created: bool = Field(description="false = this client_id / code was stored before")
+    created: bool = Field(description="false = this client_id was stored before")
     customer: CustomerRecord
 
 
@@ -281,7 +281,10 @@ class BatchResponse(_Model):
     created: int
     updated: int
     duplicates: int
-    rejected: int
+    rejected: int = Field(description="rejected and conflicting visits (too_old included)")
+    too_old: int = Field(description="of the rejected: checked in more than the setting "
+                                     "api_max_backdate_days before today (import them from "
+                                     "a file instead)")
     results: list[BatchItemResult]
 
 
@@ -521,7 +524,8 @@ def _customers(call: Call) -> tuple[BaseModel, int]:
 
 def _visit_out(call: Call, visit: phone.StoredVisit) -> VisitOut:
     return VisitOut(
-        client_id=visit.visit_id, customer_code=visit.customer_code,
+        client_id=phone.client_id_of(visit.visit_id, call.me.code),
+        customer_code=visit.customer_code,
         check_in_at=call.aware(visit.check_in_at),
         check_out_at=call.aware_or_none(visit.check_out_at),
         stay_minutes=visit.stay_minutes, check_in_deviation_m=visit.check_in_deviation_m,
@@ -618,14 +622,18 @@ def _batch(call: Call) -> tuple[BaseModel, int]:
     done = [r for r in results if r is not None]
     count = {s: sum(r.status == s for r in done)
              for s in ("created", "updated", "duplicate", "rejected", "conflict")}
+    too_old = sum(any(e.code == "too_old" for e in r.errors) for r in done)
     return BatchResponse(created=count["created"], updated=count["updated"],
                          duplicates=count["duplicate"],
-                         rejected=count["rejected"] + count["conflict"], results=done), 200
+                         rejected=count["rejected"] + count["conflict"], too_old=too_old,
+                         results=done), 200
 
 
 def _create_customer(call: Call) -> tuple[BaseModel, int]:
     body = cast("CustomerCreate", call.body)
-    code = body.code or phone.phone_customer_code(call.me.code, body.client_id)
+    # The server chooses the code: a code sent by the phone would tell whether it is taken
+    # by another employee's customer (an existence oracle).
+    code = phone.phone_customer_code(call.me.code, body.client_id)
     values: dict[str, str | None] = {
         "code": code, "name": body.name, "grade": body.grade, "address": body.address,
         "longitude": None if body.longitude is None else repr(body.longitude),

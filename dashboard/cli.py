@@ -288,6 +288,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_customer(args: argparse.Namespace) -> int:
     """Soft-delete or restore customers; unknown codes refuse the whole command."""
+    from dashboard.scope import operator_scope
     from pipelines.customers import delete_customers, missing_customers, restore_customers
 
     with _open(args) as db:
@@ -295,25 +296,28 @@ def cmd_customer(args: argparse.Namespace) -> int:
         if unknown:
             raise CliError(f"unknown customer code(s): {', '.join(unknown)}; nothing was changed")
         if args.customer_command == "delete":
-            count = delete_customers(db, args.codes, None)
+            count = delete_customers(db, args.codes, operator_scope(db))
             print(f"{count} customer(s) deleted")
         else:
-            count = restore_customers(db, args.codes, None)
+            count = restore_customers(db, args.codes, operator_scope(db))
             print(f"{count} customer(s) restored")
     return 0
 
 
 def cmd_share(args: argparse.Namespace) -> int:
     """Add or revoke shares of one employee's customers with others."""
+    from dashboard.scope import operator_scope
     from pipelines.customers import EditError, add_shares, revoke_share
 
     with _open(args) as db:
         try:
             if args.share_command == "add":
-                count = add_shares(db, args.from_employee, args.to_employees, None)
+                count = add_shares(db, args.from_employee, args.to_employees,
+                                   operator_scope(db))
                 print(f"{count} share(s) added")
             else:
-                count = revoke_share(db, args.from_employee, args.to_employee, None)
+                count = revoke_share(db, args.from_employee, args.to_employee,
+                                     operator_scope(db))
                 print(f"{count} share(s) revoked")
         except EditError as exc:
             raise CliError(str(exc)) from exc

@@ -1,61 +1,22 @@
 """Who sees what (DESIGN.md section 3): a user becomes a Scope, and every query takes one.
 
 A Scope is resolved on the server for every request from the logged-in user. Ids sent by
-the browser are only filters inside it: :meth:`Scope.narrow` refuses one outside.
+the browser are only filters inside it: :meth:`Scope.narrow` refuses one outside. Scope
+and ScopeError live in pipelines.policy (the write side checks them too) and are
+re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from pipelines.policy import Scope, ScopeError
 
 if TYPE_CHECKING:
     from pipelines.store import Store
     from pipelines.users import User
 
-
-class ScopeError(PermissionError):
-    """A filter names a department, employee or customer outside the user's scope."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The departments a user may see.
-
-    Attributes:
-        username: the user (None for the local command-line operator).
-        role: admin, supervisor, analyst, or operator (command line without --as).
-        everything: sees the whole company (admin, operator).
-        tops: the user's own departments, the roots of what they see (sorted).
-        departments: every department code in scope (the subtrees of tops).
-    """
-
-    username: str | None
-    role: str
-    everything: bool
-    tops: tuple[str, ...] = ()
-    departments: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def department_list(self) -> list[str]:
-        """Sorted department codes, for binding as a SQL list parameter."""
-        return sorted(self.departments)
-
-    @property
-    def can_edit(self) -> bool:
-        return self.role in ("admin", "operator")
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.everything and not self.departments
-
-    def allows_department(self, code: str) -> bool:
-        return code in self.departments
-
-    def check_department(self, code: str | None) -> None:
-        """Refuse a department filter outside the scope (or unknown)."""
-        if code is not None and not self.allows_department(code):
-            raise ScopeError(f"department {code!r} is outside your scope")
+__all__ = ["Scope", "ScopeError", "operator_scope", "resolve_scope", "scope_for_username"]
 
 
 def operator_scope(db: Store) -> Scope:

@@ -40,6 +40,7 @@ class BusinessSettings:
     export_max_days: int = 31
     timezone: str = "Asia/Shanghai"
     session_idle_minutes: int = 120  # a web session ends after this long without a request
+    api_max_backdate_days: int = 7  # older check-ins from phones are refused (file import)
 
     def limit_for(self, source: str) -> float:
         return float(getattr(self, f"deviation_limit_{source}_m"))

@@ -6,6 +6,11 @@ checks (validate.detect on a one-row file), so the edit form and the import refu
 the same values with the same messages. Edits carry the version the editor loaded; the check
 happens inside the transaction, so of two admins saving the same record one wins and the
 other is told to reload instead of silently overwriting.
+
+These are admin edits (DESIGN.md section 3): each takes the acting Scope and refuses any
+other role itself, inside its transaction, audited as denied (pipelines.policy), whatever
+the page checked. The one exception is a phone's new customer (:func:`add_own_customer`),
+bound to the token's employee only.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines import audit, business_settings, formats, load_master, membership, refresh
+from pipelines import audit, business_settings, formats, load_master, membership, policy, refresh
 from pipelines.business_settings import BusinessSettings
 from pipelines.context import WriteContext
 from pipelines.coords import stage_wgs84
 from pipelines.formats import FORMATS, N_, ROW, Problem, RawTable, problem
 from pipelines.imports import _drop_staged
+from pipelines.policy import Scope
 from pipelines.store import Cursor, Store
 from pipelines.validate import detect
 
@@ -168,18 +174,32 @@ def _typed(cur: Cursor) -> dict[str, Any]:
 
 # -- add and edit ------------------------------------------------------------------------
 def add_customer(db: Store, values: Mapping[str, str | None], owners: Sequence[str],
-                 actor: str | None) -> dict[str, Any]:
+                 scope: Scope) -> dict[str, Any]:
     """Create one customer through the import's own path and bind its owners (audited).
 
     Args:
         db: the database.
         values: "code" and the EDITABLE fields as text; coordinates in coord_system.
         owners: employee codes to bind directly.
-        actor: the user (None = the local operator).
+        scope: who acts (an admin, or the local operator).
 
     Raises:
         EditError: the values fail the import's checks (duplicate code, unknown owner, ...).
+        ScopeError: not an admin (audited as denied).
     """
+    policy.require_editor(db, scope, "customer.add", values.get("code"))
+    return _create(db, values, owners, scope.username)
+
+
+def add_own_customer(db: Store, values: Mapping[str, str | None], employee_code: str,
+                     actor: str | None) -> dict[str, Any]:
+    """A phone's new customer, bound to the token's employee only (audited as `actor`):
+    the one customer edit that is not an admin's. Raises EditError like add_customer."""
+    return _create(db, values, [employee_code], actor)
+
+
+def _create(db: Store, values: Mapping[str, str | None], owners: Sequence[str],
+            actor: str | None) -> dict[str, Any]:
     problems = _unknown_fields(values, ("code", *EDITABLE))
     if problems:
         raise EditError(problems)
@@ -203,7 +223,7 @@ def add_customer(db: Store, values: Mapping[str, str | None], owners: Sequence[s
 
 
 def update_customer(db: Store, code: str, values: Mapping[str, str | None],
-                    expected_version: int, actor: str | None) -> dict[str, Any]:
+                    expected_version: int, scope: Scope) -> dict[str, Any]:
     """Change the EDITABLE fields of one customer (audited), refusing a stale edit.
 
     Fields missing from `values` keep their stored value. When the location changes, the
@@ -212,7 +232,9 @@ def update_customer(db: Store, code: str, values: Mapping[str, str | None],
     Raises:
         StaleEdit: the stored version is not `expected_version` (someone saved in between).
         EditError: unknown or deleted customer, the code changed, or values the import refuses.
+        ScopeError: not an admin (audited as denied).
     """
+    actor = scope.username
     problems = _unknown_fields({k: v for k, v in values.items() if k != "code"}, EDITABLE)
     if "code" in values and (values["code"] or "").strip() != code:
         problems.append(problem(None, "code", "not_editable",
@@ -222,7 +244,8 @@ def update_customer(db: Store, code: str, values: Mapping[str, str | None],
     edits = {k: v for k, v in values.items() if k != "code"}
     settings = business_settings.load(db)
     try:
-        with db.transaction() as cur:
+        with policy.guarded(db, scope, "customer.update", code) as cur:
+            policy.check_editor(scope)
             before = _records(cur, [code]).get(code)
             if before is None:
                 raise EditError(_unknown_customers([code]))
@@ -257,11 +280,13 @@ def update_customer(db: Store, code: str, values: Mapping[str, str | None],
 
 
 # -- delete and restore ------------------------------------------------------------------
-def _set_deleted(db: Store, codes: Iterable[str], deleted: bool, actor: str | None) -> int:
+def _set_deleted(db: Store, codes: Iterable[str], deleted: bool, scope: Scope) -> int:
     wanted = list(dict.fromkeys(codes))
-    now = datetime.now()
+    now, actor = datetime.now(), scope.username
     changed = 0
-    with db.transaction() as cur:
+    action = "customer.delete" if deleted else "customer.restore"
+    with policy.guarded(db, scope, action, None) as cur:
+        policy.check_editor(scope)
         befores = _records(cur, wanted)
         targets = [c for c in wanted if c in befores and befores[c]["deleted"] != deleted]
         if not targets:
@@ -276,23 +301,23 @@ def _set_deleted(db: Store, codes: Iterable[str], deleted: bool, actor: str | No
         membership.refresh_customers(cur, targets)
         afters = _records(cur, targets)
         for code in targets:
-            audit.record(cur, actor, "customer.delete" if deleted else "customer.restore",
-                         "customer", code, befores[code], afters[code])
+            audit.record(cur, actor, action, "customer", code, befores[code], afters[code])
             changed += 1
     return changed
 
 
-def delete_customers(db: Store, codes: Iterable[str], actor: str | None) -> int:
+def delete_customers(db: Store, codes: Iterable[str], scope: Scope) -> int:
     """Soft-delete customers: they leave lists and customer reports, their visits stay.
 
     Returns how many were deleted now (already deleted and unknown codes do not count).
+    Raises ScopeError (audited) for anyone but an admin.
     """
-    return _set_deleted(db, codes, True, actor)
+    return _set_deleted(db, codes, True, scope)
 
 
-def restore_customers(db: Store, codes: Iterable[str], actor: str | None) -> int:
+def restore_customers(db: Store, codes: Iterable[str], scope: Scope) -> int:
     """Undo a soft delete; returns how many were restored (others do not count)."""
-    return _set_deleted(db, codes, False, actor)
+    return _set_deleted(db, codes, False, scope)
 
 
 # -- references --------------------------------------------------------------------------
@@ -337,15 +362,16 @@ def _codes(codes: Iterable[str]) -> list[str]:
 
 
 def bind(db: Store, employee_code: str, customer_codes: Iterable[str],
-         actor: str | None) -> int:
+         scope: Scope) -> int:
     """Bind customers directly to an employee; returns how many bindings are new.
 
     Raises:
         EditError: unknown employee or customers, or a deleted customer.
     """
     wanted = _codes(customer_codes)
-    now = datetime.now()
-    with db.transaction() as cur:
+    now, actor = datetime.now(), scope.username
+    with policy.guarded(db, scope, "customer.bind", employee_code) as cur:
+        policy.check_editor(scope)
         _require_employees(cur, [employee_code])
         _live_customers(cur, wanted, N_("Deleted customer(s) cannot be bound: {value}."))
         bound = {r[0] for r in cur.execute(
@@ -362,10 +388,11 @@ def bind(db: Store, employee_code: str, customer_codes: Iterable[str],
 
 
 def unbind(db: Store, employee_code: str, customer_codes: Iterable[str],
-           actor: str | None) -> int:
+           scope: Scope) -> int:
     """Remove direct bindings (of deleted customers too); returns how many existed."""
-    wanted = _codes(customer_codes)
-    with db.transaction() as cur:
+    wanted, actor = _codes(customer_codes), scope.username
+    with policy.guarded(db, scope, "customer.unbind", employee_code) as cur:
+        policy.check_editor(scope)
         _require_employees(cur, [employee_code])
         _live_customers(cur, wanted, None)
         bound = {r[0] for r in cur.execute(
@@ -382,13 +409,14 @@ def unbind(db: Store, employee_code: str, customer_codes: Iterable[str],
 
 
 def add_shares(db: Store, from_employee: str, to_employees: Iterable[str],
-               actor: str | None) -> int:
+               scope: Scope) -> int:
     """Share an employee's customers (now and later) with others; returns new shares.
 
     Raises:
         EditError: unknown employees, or a share with oneself.
     """
-    targets = _codes(to_employees)
+    targets, actor = _codes(to_employees), scope.username
+    policy.require_editor(db, scope, "share.add", from_employee)
     if from_employee in targets:
         raise EditError(problem(None, "to_employee_code", "self_share",
                                 N_("An employee cannot share with themselves ('{value}')."),
@@ -410,13 +438,15 @@ def add_shares(db: Store, from_employee: str, to_employees: Iterable[str],
 
 
 def revoke_share(db: Store, from_employee: str, to_employee: str,
-                 actor: str | None) -> int:
+                 scope: Scope) -> int:
     """End a share; returns 1 when it existed, else 0.
 
     Raises:
         EditError: an unknown employee.
     """
-    with db.transaction() as cur:
+    actor = scope.username
+    with policy.guarded(db, scope, "share.revoke", from_employee) as cur:
+        policy.check_editor(scope)
         _require_employees(cur, [from_employee], "from_employee_code")
         _require_employees(cur, [to_employee], "to_employee_code")
         found = cur.execute(
@@ -433,15 +463,17 @@ def revoke_share(db: Store, from_employee: str, to_employee: str,
 
 
 def assign_department(db: Store, department_code: str | None,
-                      customer_codes: Iterable[str], actor: str | None) -> int:
+                      customer_codes: Iterable[str], scope: Scope) -> int:
     """Assign customers to a department (None = unassign); returns how many changed.
 
     Raises:
         EditError: unknown department or customers, or a deleted customer.
     """
     wanted = _codes(customer_codes)
-    now = datetime.now()
-    with db.transaction() as cur:
+    now, actor = datetime.now(), scope.username
+    action = "customer.assign" if department_code is not None else "customer.unassign"
+    with policy.guarded(db, scope, action, department_code) as cur:
+        policy.check_editor(scope)
         if department_code is not None and cur.execute(
                 "SELECT 1 FROM departments WHERE code = ?", [department_code]).fetchone() is None:
             raise EditError(problem(None, "department_code", "unknown_department",
@@ -459,7 +491,6 @@ def assign_department(db: Store, department_code: str | None,
         )
         membership.refresh_customers(cur, targets)
         afters = _records(cur, targets)
-        action = "customer.assign" if department_code is not None else "customer.unassign"
         for code in targets:
             audit.record(cur, actor, action, "customer", code, befores[code], afters[code])
     return len(targets)

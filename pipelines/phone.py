@@ -7,6 +7,11 @@ is the visit_id: a resend finds the stored row and changes nothing. A check-in i
 row without check-out; the check-out completes that row in place and recomputes its stay,
 deviation and validity with the SQL of pipelines.derive (:func:`refresh_visit`).
 
+A client id names a visit only among the employee's own: when another employee's visit
+already has it as visit_id, the visit is stored as ``CLIENT_ID@EMPLOYEE`` (a phone cannot
+send "@"), so the answer is the same whether or not the id is taken elsewhere (no oracle
+on other employees' visit ids); :func:`client_id_of` gives the phone's id back.
+
 Problems carry the API's field names (``client_id``, ``check_in.time``, ...), so the HTTP
 layer only prefixes them; an employee is always the token's, never a value of the body.
 The API's messages are English with stable codes (the phone translates by code), so they
@@ -25,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from pipelines import audit, business_settings, derive, geo, summaries
 from pipelines.business_settings import BusinessSettings
-from pipelines.customers import EditError, add_customer, get_customer
+from pipelines.customers import EditError, add_own_customer, get_customer
 from pipelines.formats import Problem, problem
 from pipelines.imports import import_records
 from pipelines.store import Cursor, Store
@@ -174,6 +179,21 @@ def get_visits(cur: Cursor, visit_ids: Sequence[str]) -> dict[str, StoredVisit]:
     return {str(r[0]): StoredVisit(*r) for r in rows}
 
 
+def visit_ids(cur: Cursor, employee_code: str,
+              client_ids: Sequence[str]) -> dict[str, str]:
+    """The visit_id of each of the employee's client ids: the client id itself, unless
+    another employee's visit has it, then ``CLIENT_ID@EMPLOYEE``."""
+    others = {str(r[0]) for r in cur.execute(
+        "SELECT visit_id FROM visits WHERE visit_id IN (SELECT unnest(?::VARCHAR[])) "
+        "AND employee_code <> ?", [list(dict.fromkeys(client_ids)), employee_code]).fetchall()}
+    return {c: f"{c}@{employee_code}" if c in others else c for c in client_ids}
+
+
+def client_id_of(visit_id: str, employee_code: str) -> str:
+    """The phone's client id of one of the employee's visits (see :func:`visit_ids`)."""
+    return visit_id.removesuffix(f"@{employee_code}")
+
+
 def own_customers(cur: Cursor, employee_code: str,
                   codes: Sequence[str]) -> set[str]:
     """Which of `codes` the employee looks after (direct or shared, not deleted)."""
@@ -208,6 +228,12 @@ def _not_yours(code: str) -> Problem:
                    "'{value}' is not one of your customers.", value=code)
 
 
+def _too_old(visit: PhoneVisit, days: int) -> Problem:
+    return problem(None, "check_in.time", "too_old",
+                   "{value} is more than {limit} days ago: older visits are imported from a "
+                   "file by an admin.", value=_text(visit.check_in.at), limit=days)
+
+
 def _conflict(visit_id: str) -> Problem:
     return problem(None, "client_id", "client_id_taken",
                    "client_id '{value}' is already used for a different visit.",
@@ -237,7 +263,8 @@ def record_visits(
     others. New ones go in through the import path in one transaction; a resent one
     (same client id, employee, customer and check-in time) is a duplicate; one whose
     stored check-in is still open and that now brings a check-out completes it; a client id
-    used for another visit is a conflict.
+    used for another visit is a conflict. A new visit checked in more than the setting
+    api_max_backdate_days before today is refused (``too_old``).
 
     Args:
         db: the database.
@@ -253,6 +280,9 @@ def record_visits(
     """
     settings = business_settings.load(db)
     now = now or local_now(settings)
+    # Phones may send what they recorded offline, but not weeks later: a new visit checked
+    # in before this day (company time) is refused; a resend of a stored one is not.
+    earliest = now.date() - timedelta(days=settings.api_max_backdate_days)
     cur = db.cursor()
     outcomes = [Outcome(i, v.client_id, "created") for i, v in enumerate(visits)]
     first_seen: dict[str, int] = {}
@@ -268,7 +298,8 @@ def record_visits(
     for i, visit in enumerate(visits):
         if visit.customer_code not in mine:
             outcomes[i].problems.append(_not_yours(visit.customer_code))
-    stored = get_visits(cur, [v.client_id for v in visits])
+    ids = visit_ids(cur, employee_code, [v.client_id for v in visits])
+    stored = get_visits(cur, list(ids.values()))
     to_insert: list[int] = []
     to_complete: list[int] = []
     for i, visit in enumerate(visits):
@@ -276,8 +307,11 @@ def record_visits(
         if out.problems:
             out.status = "rejected"
             continue
-        row = stored.get(visit.client_id)
-        if row is None:
+        row = stored.get(ids[visit.client_id])
+        if row is None and visit.check_in.at.date() < earliest:
+            out.status, out.problems = "rejected", [
+                _too_old(visit, settings.api_max_backdate_days)]
+        elif row is None:
             to_insert.append(i)
         elif not _matches(row, employee_code, visit):
             out.status, out.problems = "conflict", [_conflict(visit.client_id)]
@@ -288,7 +322,8 @@ def record_visits(
             out.status, out.problems = "conflict", [_checked_out(row)]
         else:
             out.status, out.visit = "duplicate", row
-    entries = [_Entry(employee_code, visits[i], outcomes[i]) for i in to_insert]
+    entries = [_Entry(employee_code, visits[i], outcomes[i], ids[visits[i].client_id])
+               for i in to_insert]
     if combiner is not None:
         combiner.insert(entries, actor, label)
     else:
@@ -306,10 +341,11 @@ def record_visits(
     return outcomes
 
 
-def _record(employee_code: str, visit: PhoneVisit) -> dict[str, str | None]:
+def _record(entry: _Entry) -> dict[str, str | None]:
     """A visits-file row of the visit (the import's column names, text values)."""
+    employee_code, visit = entry.employee_code, entry.visit
     row: dict[str, str | None] = {
-        "visit_id": visit.client_id,
+        "visit_id": entry.visit_id,
         "employee_code": employee_code,
         "customer_code": visit.customer_code,
         "check_in_at": _text(visit.check_in.at),
@@ -332,6 +368,7 @@ class _Entry:
     employee_code: str
     visit: PhoneVisit
     outcome: Outcome
+    visit_id: str  # see visit_ids()
 
 
 def _insert(db: Store, entries: Sequence[_Entry], actor: str | None, label: str) -> None:
@@ -342,8 +379,8 @@ def _insert(db: Store, entries: Sequence[_Entry], actor: str | None, label: str)
     again: list[_Entry] = []
     seen: set[str] = set()
     for entry in entries:
-        (again if entry.visit.client_id in seen else first).append(entry)
-        seen.add(entry.visit.client_id)
+        (again if entry.visit_id in seen else first).append(entry)
+        seen.add(entry.visit_id)
     _insert_once(db, first, actor, label)
     if again:
         _insert(db, again, actor, label)
@@ -358,8 +395,7 @@ def _insert_once(db: Store, entries: Sequence[_Entry], actor: str | None,
     for _attempt in range(2):
         if not chosen:
             return
-        result = import_records(db, "visits", [_record(e.employee_code, e.visit)
-                                               for e in chosen], actor, label)
+        result = import_records(db, "visits", [_record(e) for e in chosen], actor, label)
         if result.ok:
             break
         refused: set[int] = set()
@@ -383,9 +419,9 @@ def _insert_once(db: Store, entries: Sequence[_Entry], actor: str | None,
             entry.outcome.problems.append(problem(
                 None, None, "not_stored", "The visit could not be stored; send it again."))
         return
-    stored = get_visits(db.cursor(), [e.visit.client_id for e in chosen])
+    stored = get_visits(db.cursor(), [e.visit_id for e in chosen])
     for entry in chosen:
-        row = stored.get(entry.visit.client_id)
+        row = stored.get(entry.visit_id)
         out = entry.outcome
         if row is None or not _matches(row, entry.employee_code, entry.visit):
             out.status, out.problems = "conflict", [_conflict(entry.visit.client_id)]
@@ -498,7 +534,8 @@ def check_out(
     settings = business_settings.load(db)
     now = now or local_now(settings)
     with db.transaction() as cur:
-        row = get_visits(cur, [client_id]).get(client_id)
+        visit_id = visit_ids(cur, employee_code, [client_id])[client_id]
+        row = get_visits(cur, [visit_id]).get(visit_id)
         if row is None or row.employee_code != employee_code:
             raise VisitRefused(problem(None, "client_id", "no_checkin",
                                        "There is no check-in with client_id '{value}'.",
@@ -520,11 +557,11 @@ def check_out(
                    check_out_lat = $lat, check_out_source = $source
                WHERE visit_id = $visit_id AND check_in_at = $check_in_at""",
             {"at": end.at, "lon": lon, "lat": lat, "source": end.source,
-             "visit_id": client_id, "check_in_at": row.check_in_at},
+             "visit_id": visit_id, "check_in_at": row.check_in_at},
         )
-        refresh_visit(cur, settings, client_id, row.check_in_at)
-        after = get_visits(cur, [client_id])[client_id]
-        audit.record(cur, actor, "visit.check_out", "visit", client_id, None,
+        refresh_visit(cur, settings, visit_id, row.check_in_at)
+        after = get_visits(cur, [visit_id])[visit_id]
+        audit.record(cur, actor, "visit.check_out", "visit", visit_id, None,
                      {"check_out_at": after.check_out_at, "source": after.check_out_source,
                       "invalid_mask": after.invalid_mask})
     return after, True
@@ -589,14 +626,16 @@ def add_phone_customer(db: Store, employee_code: str, values: Mapping[str, str |
 
     Raises:
         EditError: values the import refuses, or (problem code "exists") a code taken by a
-            customer that is not this employee's.
+            customer that is not this employee's: the API derives codes from the employee
+            and the client id, so only the employee's own deleted customer or a code an
+            admin chose can be met, never a probe of another employee's codes.
     """
     code = (values.get("code") or "").strip()
     existing = get_customer(db, code) if code else None
     if existing is not None:
         return _own_or_taken(existing, employee_code)
     try:
-        return add_customer(db, values, [employee_code], actor), True
+        return add_own_customer(db, values, employee_code, actor), True
     except EditError as exc:
         again = get_customer(db, code) if code else None
         if again is not None and any(p.code == "exists" for p in exc.problems):

@@ -8,7 +8,10 @@ at once cannot both slip past the one-item-per-employee-customer-day rule: of a 
 change nothing is written. PlanError carries one formats.Problem per reason, with the
 English template and its params, so the UI translates what the command line prints as is.
 
-Scope is the caller's business: plan_owner / route_owner give the employee to check.
+Every write takes the acting Scope and checks, inside its transaction, every record it
+touches (pipelines.policy, DESIGN.md section 3): the plan's or route's stored employee and
+every customer, whatever the caller checked before. Outside a scope, a record that does
+not exist is refused exactly like another department's (audited as denied).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pipelines import audit, summaries
+from pipelines import audit, policy, summaries
 from pipelines.formats import N_, Problem, problem
+from pipelines.policy import Scope, ScopeError
 from pipelines.store import Cursor, Store
 
 MAX_NAME = 100  # characters of a plan or route name
@@ -40,13 +44,13 @@ class PlanError(ValueError):
 
 # -- reading -----------------------------------------------------------------------------
 def plan_owner(db: Store, plan_id: int) -> str | None:
-    """The employee of a plan (None = no such plan), for the caller's scope check."""
+    """The employee of a plan (None = no such plan), for a page's early check."""
     row = db.execute("SELECT employee_code FROM plans WHERE plan_id = ?", [plan_id]).fetchone()
     return None if row is None else str(row[0])
 
 
 def route_owner(db: Store, route_id: int) -> str | None:
-    """The employee of a route (None = no such route), for the caller's scope check."""
+    """The employee of a route (None = no such route), for a page's early check."""
     row = db.execute("SELECT employee_code FROM routes WHERE route_id = ?",
                      [route_id]).fetchone()
     return None if row is None else str(row[0])
@@ -211,9 +215,19 @@ def _check_route_name(cur: Cursor, employee: str, name: str,
                                 employee=employee, name=name))
 
 
-def _unknown(kind: str, key: int) -> PlanError:
+def _unknown(kind: str, key: int, scope: Scope) -> Exception:
+    """An unknown plan or route: named to admins, refused like another scope's to others."""
+    if not scope.everything:
+        return ScopeError(f"{kind} {key} is outside your scope")
     template = N_("Unknown plan '{value}'.") if kind == "plan" else N_("Unknown route '{value}'.")
     return PlanError(problem(None, f"{kind}_id", f"unknown_{kind}", template, value=key))
+
+
+def _checked(cur: Cursor, scope: Scope, employee: str,
+             customers: Sequence[str]) -> None:
+    """The scope may plan, for this employee, with these customers (else ScopeError)."""
+    policy.check_planner(scope)
+    policy.check_records(cur, scope, employees=[employee], customers=customers)
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -256,7 +270,7 @@ def _raise(problems: list[Problem]) -> None:
 # -- plans ------------------------------------------------------------------------------
 def create_plan(db: Store, employee_code: str, day: date, plan_name: str,
                 customer_codes: Sequence[str], route_name: str | None,
-                actor: str | None) -> int:
+                scope: Scope) -> int:
     """Make one plan: the employee visits these customers on `day`, in this order (audited).
 
     Args:
@@ -267,13 +281,14 @@ def create_plan(db: Store, employee_code: str, day: date, plan_name: str,
         customer_codes: live customers, each once, none already in another plan of the
             employee on that day.
         route_name: the route the plan was made from, stored as given (None = none).
-        actor: the user (None = the local operator).
+        scope: who acts; the employee and every customer must be in it.
 
     Returns:
         The new plan_id.
 
     Raises:
         PlanError: any rule broken (every reason found is listed); nothing is written.
+        ScopeError: a read-only role, or a record outside the scope (audited as denied).
     """
     problems: list[Problem] = []
     name = _name(plan_name, "plan_name", problems)
@@ -281,7 +296,8 @@ def create_plan(db: Store, employee_code: str, day: date, plan_name: str,
     if route_name is not None and route_name.strip():
         route = _name(route_name, "route_name", problems)
     codes = _customer_list(customer_codes, problems)
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "plan.create", employee_code) as cur:
+        _checked(cur, scope, employee_code, codes)
         if _check_employee(cur, employee_code, True, problems):
             if name:
                 _check_plan_name(cur, employee_code, [day], name, None, problems)
@@ -289,62 +305,71 @@ def create_plan(db: Store, employee_code: str, day: date, plan_name: str,
         _check_customers(cur, codes, problems)
         _raise(problems)
         plan_id = _insert_plan(cur, employee_code, day, name, route, codes, datetime.now())
-        audit.record(cur, actor, "plan.create", "plan", str(plan_id), None,
+        audit.record(cur, scope.username, "plan.create", "plan", str(plan_id), None,
                      _record(cur, _PLAN_SQL, plan_id))
     return plan_id
 
 
-def update_plan(db: Store, plan_id: int, plan_name: str, customer_codes: Sequence[str],
-                actor: str | None) -> None:
-    """Rename a plan and replace its items, in the given order (audited).
+def update_plan(db: Store, plan_id: int, day: date, plan_name: str,
+                customer_codes: Sequence[str], scope: Scope) -> None:
+    """Move a plan to `day`, rename it and replace its items, in the given order (audited).
 
-    The employee, date and route name stay. Saving what is stored writes nothing.
+    The employee and route name stay. Saving what is stored writes nothing.
 
     Raises:
-        PlanError: unknown plan, inactive employee, or a rule of create_plan broken.
+        PlanError: unknown plan (admins), inactive employee, or a rule of create_plan
+            broken on the new day.
+        ScopeError: a read-only role, or the plan's employee or a customer outside the
+            scope (an unknown plan too, for non-admins); audited as denied.
     """
     problems: list[Problem] = []
     name = _name(plan_name, "plan_name", problems)
     codes = _customer_list(customer_codes, problems)
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "plan.update", str(plan_id)) as cur:
         before = _record(cur, _PLAN_SQL, plan_id)
         if before is None:
-            raise _unknown("plan", plan_id)
-        employee, day = before["employee_code"], before["plan_date"]
+            raise _unknown("plan", plan_id, scope)
+        employee, old_day = before["employee_code"], before["plan_date"]
+        _checked(cur, scope, employee, codes)
         _check_employee(cur, employee, True, problems)
         if name:
             _check_plan_name(cur, employee, [day], name, plan_id, problems)
         _check_clashes(cur, employee, [day], codes, plan_id, problems)
         _check_customers(cur, codes, problems)
         _raise(problems)
-        if (name, codes) == (before["plan_name"], before["customer_codes"]):
+        if (day, name, codes) == (old_day, before["plan_name"], before["customer_codes"]):
             return
-        cur.execute("UPDATE plans SET plan_name = ? WHERE plan_id = ?", [name, plan_id])
+        cur.execute("UPDATE plans SET plan_name = ?, plan_date = ? WHERE plan_id = ?",
+                    [name, day, plan_id])
         cur.execute("DELETE FROM plan_items WHERE plan_id = ?", [plan_id])
         _insert_plan_items(cur, plan_id, employee, day, codes)
-        audit.record(cur, actor, "plan.update", "plan", str(plan_id), before,
+        if day != old_day:
+            summaries.refresh(cur, [old_day])
+        audit.record(cur, scope.username, "plan.update", "plan", str(plan_id), before,
                      _record(cur, _PLAN_SQL, plan_id))
 
 
-def delete_plan(db: Store, plan_id: int, actor: str | None) -> None:
+def delete_plan(db: Store, plan_id: int, scope: Scope) -> None:
     """Remove a plan and its items (audited); plans of inactive employees may go too.
 
     Raises:
-        PlanError: unknown plan.
+        PlanError: unknown plan (admins).
+        ScopeError: a read-only role, or a plan outside the scope (audited as denied).
     """
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "plan.delete", str(plan_id)) as cur:
         before = _record(cur, _PLAN_SQL, plan_id)
         if before is None:
-            raise _unknown("plan", plan_id)
+            raise _unknown("plan", plan_id, scope)
+        _checked(cur, scope, before["employee_code"], ())
         cur.execute("DELETE FROM plan_items WHERE plan_id = ?", [plan_id])
         cur.execute("DELETE FROM plans WHERE plan_id = ?", [plan_id])
         summaries.refresh(cur, [before["plan_date"]])
-        audit.record(cur, actor, "plan.delete", "plan", str(plan_id), before, None)
+        audit.record(cur, scope.username, "plan.delete", "plan", str(plan_id), before, None)
 
 
 # -- routes -----------------------------------------------------------------------------
 def create_route(db: Store, employee_code: str, route_name: str,
-                 customer_codes: Sequence[str], actor: str | None) -> int:
+                 customer_codes: Sequence[str], scope: Scope) -> int:
     """Save a named, ordered list of customers for an employee (audited).
 
     Routes of inactive employees are allowed (they are templates, not plans); scheduling
@@ -356,11 +381,13 @@ def create_route(db: Store, employee_code: str, route_name: str,
     Raises:
         PlanError: unknown employee, route name empty, too long or already used by the
             employee, no customers, one twice, unknown or deleted ones; nothing is written.
+        ScopeError: a read-only role, or the employee or a customer outside the scope.
     """
     problems: list[Problem] = []
     name = _name(route_name, "route_name", problems)
     codes = _customer_list(customer_codes, problems)
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "route.create", employee_code) as cur:
+        _checked(cur, scope, employee_code, codes)
         if _check_employee(cur, employee_code, False, problems) and name:
             _check_route_name(cur, employee_code, name, None, problems)
         _check_customers(cur, codes, problems)
@@ -372,28 +399,31 @@ def create_route(db: Store, employee_code: str, route_name: str,
         assert row is not None
         route_id = int(row[0])
         _insert_route_items(cur, route_id, codes)
-        audit.record(cur, actor, "route.create", "route", str(route_id), None,
+        audit.record(cur, scope.username, "route.create", "route", str(route_id), None,
                      _record(cur, _ROUTE_SQL, route_id))
     return route_id
 
 
 def update_route(db: Store, route_id: int, route_name: str, customer_codes: Sequence[str],
-                 actor: str | None) -> None:
+                 scope: Scope) -> None:
     """Rename a route and replace its customers, in order (audited).
 
     Plans already made from the route keep their customers and route name (they copied
     them). Saving what is stored writes nothing.
 
     Raises:
-        PlanError: unknown route, or a rule of create_route broken.
+        PlanError: unknown route (admins), or a rule of create_route broken.
+        ScopeError: a read-only role, or the route's employee or a customer outside the
+            scope (audited as denied).
     """
     problems: list[Problem] = []
     name = _name(route_name, "route_name", problems)
     codes = _customer_list(customer_codes, problems)
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "route.update", str(route_id)) as cur:
         before = _record(cur, _ROUTE_SQL, route_id)
         if before is None:
-            raise _unknown("route", route_id)
+            raise _unknown("route", route_id, scope)
+        _checked(cur, scope, before["employee_code"], codes)
         if name:
             _check_route_name(cur, before["employee_code"], name, route_id, problems)
         _check_customers(cur, codes, problems)
@@ -403,23 +433,25 @@ def update_route(db: Store, route_id: int, route_name: str, customer_codes: Sequ
         cur.execute("UPDATE routes SET route_name = ? WHERE route_id = ?", [name, route_id])
         cur.execute("DELETE FROM route_items WHERE route_id = ?", [route_id])
         _insert_route_items(cur, route_id, codes)
-        audit.record(cur, actor, "route.update", "route", str(route_id), before,
+        audit.record(cur, scope.username, "route.update", "route", str(route_id), before,
                      _record(cur, _ROUTE_SQL, route_id))
 
 
-def delete_route(db: Store, route_id: int, actor: str | None) -> None:
+def delete_route(db: Store, route_id: int, scope: Scope) -> None:
     """Remove a route and its items (audited); plans made from it stay.
 
     Raises:
-        PlanError: unknown route.
+        PlanError: unknown route (admins).
+        ScopeError: a read-only role, or a route outside the scope (audited as denied).
     """
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "route.delete", str(route_id)) as cur:
         before = _record(cur, _ROUTE_SQL, route_id)
         if before is None:
-            raise _unknown("route", route_id)
+            raise _unknown("route", route_id, scope)
+        _checked(cur, scope, before["employee_code"], ())
         cur.execute("DELETE FROM route_items WHERE route_id = ?", [route_id])
         cur.execute("DELETE FROM routes WHERE route_id = ?", [route_id])
-        audit.record(cur, actor, "route.delete", "route", str(route_id), before, None)
+        audit.record(cur, scope.username, "route.delete", "route", str(route_id), before, None)
 
 
 # -- repetition -------------------------------------------------------------------------
@@ -467,7 +499,7 @@ def days_off(db: Store, start: date, until: date) -> set[date]:
 
 
 def schedule_route(db: Store, route_id: int, dates: Sequence[date], plan_name: str | None,
-                   actor: str | None) -> list[int]:
+                   scope: Scope) -> list[int]:
     """Make one plan per date from a route: its customers in order, all or nothing (audited).
 
     Each plan stores the route's name as plans.route_name and is audited as route.schedule
@@ -478,7 +510,7 @@ def schedule_route(db: Store, route_id: int, dates: Sequence[date], plan_name: s
         route_id: the route to copy.
         dates: the days (e.g. from repeat_dates).
         plan_name: the plans' name; None or blank = the route's name.
-        actor: the user (None = the local operator).
+        scope: who acts; the route's employee and customers must be in it.
 
     Returns:
         The new plan ids, in date order.
@@ -488,16 +520,19 @@ def schedule_route(db: Store, route_id: int, dates: Sequence[date], plan_name: s
             route, the plan name used on one of the dates, or any route customer already
             planned for the employee on one of the dates (every clash named); nothing is
             written then.
+        ScopeError: a read-only role, or the route's employee or a customer outside the
+            scope (audited as denied).
     """
     problems: list[Problem] = []
     days = sorted(set(dates))
     if not days:
         problems.append(problem(None, "dates", "no_dates", N_("Choose at least one date.")))
-    with db.transaction() as cur:
+    with policy.guarded(db, scope, "route.schedule", str(route_id)) as cur:
         route = _record(cur, _ROUTE_SQL, route_id)
         if route is None:
-            raise _unknown("route", route_id)
+            raise _unknown("route", route_id, scope)
         employee, codes = route["employee_code"], route["customer_codes"]
+        _checked(cur, scope, employee, codes)
         name = (route["route_name"] if plan_name is None or not plan_name.strip()
                 else _name(plan_name, "plan_name", problems))
         _check_employee(cur, employee, True, problems)
@@ -510,7 +545,7 @@ def schedule_route(db: Store, route_id: int, dates: Sequence[date], plan_name: s
         plan_ids = []
         for day in days:
             plan_id = _insert_plan(cur, employee, day, name, route["route_name"], codes, now)
-            audit.record(cur, actor, "route.schedule", "plan", str(plan_id), None,
+            audit.record(cur, scope.username, "route.schedule", "plan", str(plan_id), None,
                          _record(cur, _PLAN_SQL, plan_id))
             plan_ids.append(plan_id)
     return plan_ids

@@ -25,7 +25,7 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable
 from dashboard.i18n import N_, _
-from dashboard.scope import ScopeError
+from dashboard.scope import Scope, ScopeError
 from dashboard.sql import query, query_records
 
 KEY = "assignments"
@@ -52,29 +52,28 @@ def layout(**query_args: Any) -> Component:
     chooser.children[1].multi = False
     chooser.children[1].value = employee
     chooser.children[1].placeholder = _("Choose an employee")
-    employee_tools: list[Component] = []
-    department_tools: list[Component] = []
-    if admin:
-        employee_tools = [html.Div(className="vl-inline", children=[
-            _picker(ids.ASSIGN_BIND_PICK, _("Search customers to bind")),
-            html.Button(_("Bind"), id=ids.ASSIGN_BIND, n_clicks=0,
-                        className="vl-button vl-button-primary"),
-            html.Button(_("Unbind selected"), id=ids.ASSIGN_UNBIND, n_clicks=0,
-                        className="vl-button"),
-        ]), html.Div(className="vl-inline", children=[
-            _picker(ids.ASSIGN_SHARE_PICK, _("Share all customers with…")),
-            html.Button(_("Share"), id=ids.ASSIGN_SHARE, n_clicks=0, className="vl-button"),
-            dcc.Dropdown(id=ids.ASSIGN_REVOKE_PICK, options=[], placeholder=_("A share"),
-                         className="vl-select"),
-            html.Button(_("Revoke"), id=ids.ASSIGN_REVOKE, n_clicks=0, className="vl-button"),
-        ])]
-        department_tools = [html.Div(className="vl-inline", children=[
-            _picker(ids.ASSIGN_DEPT_PICK, _("Search customers to assign")),
-            html.Button(_("Assign"), id=ids.ASSIGN_DEPT_ADD, n_clicks=0,
-                        className="vl-button vl-button-primary"),
-            html.Button(_("Unassign selected"), id=ids.ASSIGN_DEPT_REMOVE, n_clicks=0,
-                        className="vl-button"),
-        ])]
+    # The admin tools are in every layout (callbacks read and write them) but shown to
+    # admins only: a missing component made Dash throw in the browser for other roles.
+    employee_tools = [html.Div(className="vl-inline", hidden=not admin, children=[
+        _picker(ids.ASSIGN_BIND_PICK, _("Search customers to bind")),
+        html.Button(_("Bind"), id=ids.ASSIGN_BIND, n_clicks=0,
+                    className="vl-button vl-button-primary"),
+        html.Button(_("Unbind selected"), id=ids.ASSIGN_UNBIND, n_clicks=0,
+                    className="vl-button"),
+    ]), html.Div(className="vl-inline", hidden=not admin, children=[
+        _picker(ids.ASSIGN_SHARE_PICK, _("Share all customers with…")),
+        html.Button(_("Share"), id=ids.ASSIGN_SHARE, n_clicks=0, className="vl-button"),
+        dcc.Dropdown(id=ids.ASSIGN_REVOKE_PICK, options=[], placeholder=_("A share"),
+                     className="vl-select"),
+        html.Button(_("Revoke"), id=ids.ASSIGN_REVOKE, n_clicks=0, className="vl-button"),
+    ])]
+    department_tools = [html.Div(className="vl-inline", hidden=not admin, children=[
+        _picker(ids.ASSIGN_DEPT_PICK, _("Search customers to assign")),
+        html.Button(_("Assign"), id=ids.ASSIGN_DEPT_ADD, n_clicks=0,
+                    className="vl-button vl-button-primary"),
+        html.Button(_("Unassign selected"), id=ids.ASSIGN_DEPT_REMOVE, n_clicks=0,
+                    className="vl-button"),
+    ])]
     selection = {"rowSelection": {"mode": "multiRow", "headerCheckbox": False}} if admin else {}
     frame.children += [
         dcc.Store(id=ids.ASSIGN_CHANGES, data=0),
@@ -263,9 +262,10 @@ def _selected(rows: Any, kind: str | None = None) -> list[str]:
             and (kind is None or r.get("how") == kind)] if isinstance(rows, list) else []
 
 
-def _mutate(action: str, change: Callable[[str | None], int], done: str,
+def _mutate(action: str, change: Callable[[Scope], int], done: str,
             changes: Any) -> tuple[Any, Any]:
-    """Run one admin change: role check (audited refusal), the change, a message."""
+    """Run one admin change: role check (audited refusal), the change (pipelines.customers
+    checks the role again), a message."""
     from pipelines.customers import EditError
 
     try:
@@ -273,7 +273,9 @@ def _mutate(action: str, change: Callable[[str | None], int], done: str,
     except NotAllowed:
         return message(_("Only administrators may change assignments."), False), no_update
     try:
-        count = change(scope.username)
+        count = change(scope)
+    except ScopeError:
+        return message(_("Only administrators may change assignments."), False), no_update
     except EditError as exc:
         return message(str(exc), False), no_update
     return message(done.format(count=count), True), grid.next_version(changes)
@@ -313,29 +315,29 @@ def change_assignments(*args: Any) -> tuple[Any, Any]:
         return message(_("Choose an employee first."), False), no_update
     employee_code: str = who or ""
     if trigger == ids.ASSIGN_BIND:
-        return _mutate("customer.bind", lambda actor: edits.bind(
-            db, employee_code, _codes(bind_pick), actor), _("{count} customers bound."), changes)
+        return _mutate("customer.bind", lambda acting: edits.bind(
+            db, employee_code, _codes(bind_pick), acting), _("{count} customers bound."), changes)
     if trigger == ids.ASSIGN_UNBIND:
-        return _mutate("customer.unbind", lambda actor: edits.unbind(
-            db, employee_code, _selected(employee_rows_selected, "direct"), actor),
+        return _mutate("customer.unbind", lambda acting: edits.unbind(
+            db, employee_code, _selected(employee_rows_selected, "direct"), acting),
             _("{count} customers unbound."), changes)
     if trigger == ids.ASSIGN_SHARE:
-        return _mutate("share.add", lambda actor: edits.add_shares(
-            db, employee_code, _codes(share_pick), actor), _("{count} shares added."), changes)
+        return _mutate("share.add", lambda acting: edits.add_shares(
+            db, employee_code, _codes(share_pick), acting), _("{count} shares added."), changes)
     if trigger == ids.ASSIGN_REVOKE:
         if not isinstance(revoke_pick, str) or ">" not in revoke_pick:
             return message(_("Choose a share first."), False), no_update
         source, target = revoke_pick.split(">", 1)
-        return _mutate("share.revoke", lambda actor: edits.revoke_share(
-            db, source, target, actor), _("{count} shares revoked."), changes)
+        return _mutate("share.revoke", lambda acting: edits.revoke_share(
+            db, source, target, acting), _("{count} shares revoked."), changes)
     if not isinstance(department, str):
         return message(_("Choose a department first."), False), no_update
     if trigger == ids.ASSIGN_DEPT_ADD:
-        return _mutate("customer.assign", lambda actor: edits.assign_department(
-            db, department, _codes(dept_pick), actor), _("{count} customers assigned."),
+        return _mutate("customer.assign", lambda acting: edits.assign_department(
+            db, department, _codes(dept_pick), acting), _("{count} customers assigned."),
             changes)
-    return _mutate("customer.unassign", lambda actor: edits.assign_department(
-        db, None, _selected(department_rows_selected), actor),
+    return _mutate("customer.unassign", lambda acting: edits.assign_department(
+        db, None, _selected(department_rows_selected), acting),
         _("{count} customers unassigned."), changes)
 
 

@@ -455,12 +455,12 @@ def save(_clicks: Any, mode: Any, *values: Any) -> tuple[Any, ...]:
             owners = [o.strip() for o in (fields["owners"] or "").replace("；", ";").split(";")
                       if o.strip()]
             stored = add_customer(db, {"code": (fields["code"] or "").strip() or None,
-                                       **edits}, owners, scope.username)
+                                       **edits}, owners, scope)
         else:
             version = mode.get("version")
             if not isinstance(version, int) or not isinstance(mode.get("code"), str):
                 raise PreventUpdate
-            stored = update_customer(db, mode["code"], edits, version, scope.username)
+            stored = update_customer(db, mode["code"], edits, version, scope)
     except StaleEdit:
         return message(_("Changed by someone else — reload the record and edit again."),
                        False), no_update, no_update, no_update
@@ -514,8 +514,7 @@ def delete_or_restore(confirmed: Any, restore: Any, selected: Any, changes: Any)
     if not codes:
         return message(_("Select customers first."), False), no_update
     try:
-        done = (restore_customers if restoring else delete_customers)(get_db(), codes,
-                                                                      scope.username)
+        done = (restore_customers if restoring else delete_customers)(get_db(), codes, scope)
     except EditError as exc:
         return message(str(exc), False), no_update
     text = _("{count} customers restored.") if restoring else _("{count} customers deleted.")

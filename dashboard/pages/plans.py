@@ -2,8 +2,9 @@
 
 The calendar shows each day's plans with their customers and, for past days, which items
 a visit fulfilled (DESIGN.md section 2). Admins plan for everyone, supervisors for the
-employees of their scope, analysts only read — checked on the server in every change
-(pipelines.plans writes and audits; refusals are audited too).
+employees of their scope, analysts only read (the page shows them no editing controls).
+pipelines.plans checks every record a change touches against the scope, writes and audits
+(refusals too); the checks here only answer early with a clear message.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dashboard.context import get_db, get_settings
 from dashboard.i18n import N_, _
 from dashboard.scope import Scope, ScopeError
 from dashboard.sql import query_records
-from pipelines import audit
+from pipelines import policy
 
 KEY = "plans"
 # Customers of one plan or route: a day's round is a few dozen; the limit keeps a forged
@@ -59,13 +60,8 @@ def _month(value: Any, today: date) -> date:
 
 def may_plan(scope: Scope, employee: str) -> bool:
     """Admins for everyone, supervisors for the employees of their scope; never analysts."""
-    if scope.role not in ("admin", "supervisor", "operator"):
-        return False
-    try:
-        metrics.checked_employees(get_db(), scope, (employee,))
-    except ScopeError:
-        return False
-    return True
+    return scope.can_plan and not policy.outside_employees(get_db().cursor(), scope,
+                                                           [employee])
 
 
 def _codes(values: Any) -> list[str]:
@@ -88,10 +84,18 @@ def _in_scope(db: Any, scope: Scope, employee: str) -> bool:
 
 
 def _refuse(scope: Scope, action: str, employee: str | None) -> html.Div:
-    with get_db().transaction() as cur:
-        audit.record(cur, scope.username, "denied", action, employee, None,
-                     {"role": scope.role})
+    policy.record_denied(get_db(), scope, action, employee)
+    return _refused()
+
+
+def _refused() -> html.Div:
     return message(_("Not allowed: you may not plan for this employee."), False)
+
+
+def _title(mode: dict[str, Any], name: str) -> str:
+    """The editor's title for a stored plan or route."""
+    return (_("Plan {name}") if mode.get("kind") == "plan" else _("Route {name}")).format(
+        name=name)
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -104,6 +108,7 @@ def layout(**query_args: Any) -> Component:
     picker = chooser.children[1]
     picker.multi, picker.value, picker.placeholder = False, employee, _("Choose an employee")
     month = _month(query_args.get("month"), company_today(db))
+    reader = not scope.can_plan  # analysts: the same page without the editing controls
     weekday_options = [{"label": _(d), "value": i + 1} for i, d in enumerate(WEEKDAYS)]
     frame.children += [
         dcc.Store(id=ids.PLAN_CHANGES, data=0),
@@ -120,7 +125,7 @@ def layout(**query_args: Any) -> Component:
                 html.Button("›", id=ids.PLAN_NEXT, n_clicks=0, className="vl-button",
                             title=_("Next month")),
                 html.Button(_("New route"), id=ids.PLAN_NEW_ROUTE, n_clicks=0,
-                            className="vl-button"),
+                            className="vl-button", hidden=reader),
                 dcc.Dropdown(id=ids.PLAN_ROUTE_PICK, options=[], placeholder=_("Routes"),
                              className="vl-select"),
             ]),
@@ -134,17 +139,18 @@ def layout(**query_args: Any) -> Component:
                 html.Div(id=ids.PLAN_PLAN_FIELDS, className="vl-form-field", children=[
                     html.Label(_("Date")),
                     dcc.DatePickerSingle(id=ids.PLAN_DATE, display_format="YYYY-MM-DD",
-                                         first_day_of_week=1),
+                                         first_day_of_week=1, disabled=reader),
                     html.Label(_("As route visit")),
                     dcc.Dropdown(id=ids.PLAN_FROM_ROUTE, options=[], clearable=True,
-                                 placeholder=_("From one of the routes")),
+                                 placeholder=_("From one of the routes"), disabled=reader),
                 ]),
                 html.Div(className="vl-form-field", children=[
                     html.Label(_("Name")),
-                    dcc.Input(id=ids.PLAN_NAME, className="vl-input", maxLength=100),
+                    dcc.Input(id=ids.PLAN_NAME, className="vl-input", maxLength=100,
+                              readOnly=reader),
                     html.Label(_("Customers, in visiting order")),
                     dcc.Dropdown(id=ids.PLAN_CUSTOMERS, multi=True, options=[], value=[],
-                                 placeholder=_("Search customers")),
+                                 placeholder=_("Search customers"), disabled=reader),
                 ]),
                 html.Ol(id=ids.PLAN_ORDER, className="vl-order"),
                 html.Div(className="vl-inline", children=[
@@ -156,7 +162,7 @@ def layout(**query_args: Any) -> Component:
                        style={"height": "260px"}, children=[
                            dl.TileLayer(url=get_settings().tile_url,
                                         attribution=get_settings().tile_attribution)]),
-                html.Div(className="vl-inline", children=[
+                html.Div(className="vl-inline", hidden=reader, children=[
                     html.Button(_("Save"), id=ids.PLAN_SAVE, n_clicks=0,
                                 className="vl-button vl-button-primary"),
                     html.Button(_("Delete"), id=ids.PLAN_DELETE, n_clicks=0,
@@ -269,7 +275,8 @@ def draw_calendar(employee: Any, month: Any, _changes: Any) -> tuple[Any, ...]:
             cells.append(html.Td(className="vl-day" + ("" if inside else " vl-day-out") + (
                 " vl-today" if day == today else ""), children=[
                 html.Button(str(day.day), id=ids.plan_day(day.isoformat()), n_clicks=0,
-                            className="vl-day-number", title=_("New plan on this day")),
+                            className="vl-day-number", disabled=not scope.can_plan,
+                            title=_("New plan on this day") if scope.can_plan else None),
                 *entries]))
         weeks.append(html.Tr(cells))
         start += timedelta(days=7)
@@ -319,6 +326,10 @@ def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
     code = _employee(employee)
     if code is None or not _in_scope(db, scope, code):
         raise PreventUpdate
+    new = trigger == ids.PLAN_NEW_ROUTE or (
+        isinstance(trigger, dict) and trigger.get("type") == "vl-plan-day")
+    if new and not scope.can_plan:  # read-only roles open what exists, never a new one
+        raise PreventUpdate
     if isinstance(trigger, dict) and trigger.get("type") == "vl-plan-day":
         day = parse_date(trigger.get("day"))
         if day is None:
@@ -345,7 +356,7 @@ def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
         raise PreventUpdate
     return ({"kind": "route", "route_id": route["route_id"]}, _("Route {name}").format(
         name=route["name"]), None, route["name"], route["items"],
-        _labelled(db, scope, route["items"]), True, False)
+        _labelled(db, scope, route["items"]), True, not scope.can_plan)
 
 
 @callback(
@@ -436,17 +447,17 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
     if len(codes) > MAX_PLAN_CUSTOMERS:
         return no_update, no_update, no_update, _too_many()
     scope = current_scope()
+    try:  # every code first: an unknown one is refused like another scope's (no oracle)
+        for code in codes:
+            archive.check_customer(get_db(), scope, code)
+    except ScopeError:
+        raise PreventUpdate from None
     located = {r["code"]: r for r in query_records(get_db(), "customers_located",
                                                    {"codes": codes})}
     usable = [c for c in codes if located.get(c) and located[c]["longitude"] is not None]
     if len(usable) < 2:
         return no_update, no_update, no_update, _("At least two customers with a location "
                                                   "are needed.")
-    try:
-        for code in usable:
-            archive.check_customer(get_db(), scope, code)
-    except ScopeError:
-        raise PreventUpdate from None
     points = [(float(located[c]["longitude"]), float(located[c]["latitude"])) for c in usable]
     result = suggest_order(points)
     ordered = [usable[i] for i in result.order] + [c for c in codes if c not in usable]
@@ -474,6 +485,7 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
     Output(ids.PLAN_MESSAGE, "children"),
     Output(ids.PLAN_CHANGES, "data"),
     Output(ids.PLAN_MODE, "data", allow_duplicate=True),
+    Output(ids.PLAN_EDITOR_TITLE, "children", allow_duplicate=True),
     Input(ids.PLAN_SAVE, "n_clicks"),
     Input(ids.PLAN_DELETE, "n_clicks"),
     Input(ids.PLAN_SCHEDULE, "n_clicks"),
@@ -491,8 +503,9 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
 )
 def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day: Any,
          name: Any, codes: Any, from_route: Any, start: Any, until: Any, weekdays: Any,
-         changes: Any) -> tuple[Any, Any, Any]:
-    """Save, delete or schedule — after checking on the server who may plan for whom."""
+         changes: Any) -> tuple[Any, Any, Any, Any]:
+    """Save, delete or schedule. The ids of the mode must all belong to the chosen
+    employee; pipelines.plans checks every record again against the scope (and audits)."""
     from pipelines import plans
 
     if not ctx.triggered or not ctx.triggered[0].get("value") or not isinstance(mode, dict):
@@ -502,69 +515,73 @@ def save(_save: Any, _delete: Any, _schedule: Any, mode: Any, employee: Any, day
     trigger = ctx.triggered_id
     kind = mode.get("kind")
     plan_id, route_id = mode.get("plan_id"), mode.get("route_id")
-    # The employee a change touches is the stored owner, never only what the browser says.
-    owner = (plans.plan_owner(db, plan_id) if isinstance(plan_id, int) else
-             plans.route_owner(db, route_id) if isinstance(route_id, int) else code)
-    if owner is None or (code is not None and owner != code) or not may_plan(scope, owner):
-        return _refuse(scope, f"{kind}.change", owner or code), no_update, no_update
+    # The employee a change touches is the stored owner of every id, never only what the
+    # browser says: a plan of one employee with a route of another is refused.
+    owners = ([plans.plan_owner(db, plan_id)] if isinstance(plan_id, int) else []) + (
+        [plans.route_owner(db, route_id)] if isinstance(route_id, int) else [])
+    try:
+        owner = policy.check_same_owner([*owners, code] if code is not None or not owners
+                                        else owners)
+    except ScopeError:
+        return _refuse(scope, f"{kind}.change", code), no_update, no_update, no_update
+    if not may_plan(scope, owner):
+        return _refuse(scope, f"{kind}.change", owner), no_update, no_update, no_update
     customers = _codes(codes)
     if len(customers) > MAX_PLAN_CUSTOMERS:
-        return message(_too_many(), False), no_update, no_update
-    try:  # a planner only plans customers of their own scope: every one is checked
-        for customer in dict.fromkeys(customers):
-            archive.check_customer(db, scope, customer)
-    except ScopeError:
-        return _refuse(scope, f"{kind}.customers", owner), no_update, no_update
+        return message(_too_many(), False), no_update, no_update, no_update
     text = name.strip() if isinstance(name, str) else ""
     try:
         if trigger == ids.PLAN_DELETE:
             if kind == "plan" and isinstance(plan_id, int):
-                plans.delete_plan(db, plan_id, scope.username)
+                plans.delete_plan(db, plan_id, scope)
             elif kind == "route" and isinstance(route_id, int):
-                plans.delete_route(db, route_id, scope.username)
+                plans.delete_route(db, route_id, scope)
             else:
                 raise PreventUpdate
-            return message(_("Deleted."), True), grid.next_version(changes), None
+            return message(_("Deleted."), True), grid.next_version(changes), None, \
+                _("Choose a day or a plan")
         if trigger == ids.PLAN_SCHEDULE:
             first = parse_date(start)
             if kind != "route" or not isinstance(route_id, int) or first is None:
                 return message(_("Save the route and choose a first date."), False), \
-                    no_update, no_update
+                    no_update, no_update, no_update
             last = parse_date(until) or first
             days = [d for d in weekdays if isinstance(d, int)] if isinstance(
                 weekdays, list) else []
             dates = plans.repeat_dates(first, last, days, plans.days_off(db, first, last)) \
                 if days else [first]
-            made = plans.schedule_route(db, route_id, dates, None, scope.username)
+            made = plans.schedule_route(db, route_id, dates, None, scope)
             return message(_("{count} plans added.").format(count=len(made)), True), \
-                grid.next_version(changes), no_update
+                grid.next_version(changes), no_update, no_update
         if kind == "plan":
             when = parse_date(day)
             if when is None:
-                return message(_("Choose a date."), False), no_update, no_update
+                return message(_("Choose a date."), False), no_update, no_update, no_update
             route_name = None
             if isinstance(from_route, int):
                 route_name = next((r["name"] for r in _routes(db, owner)
                                    if r["route_id"] == from_route), None)
             if isinstance(plan_id, int):
-                plans.update_plan(db, plan_id, text, customers, scope.username)
+                plans.update_plan(db, plan_id, when, text, customers, scope)
                 new_mode = mode
             else:
-                new_id = plans.create_plan(db, owner, when, text, customers, route_name,
-                                           scope.username)
+                new_id = plans.create_plan(db, owner, when, text, customers, route_name, scope)
                 new_mode = {"kind": "plan", "plan_id": new_id}
         elif kind == "route":
             if isinstance(route_id, int):
-                plans.update_route(db, route_id, text, customers, scope.username)
+                plans.update_route(db, route_id, text, customers, scope)
                 new_mode = mode
             else:
-                new_id = plans.create_route(db, owner, text, customers, scope.username)
+                new_id = plans.create_route(db, owner, text, customers, scope)
                 new_mode = {"kind": "route", "route_id": new_id}
         else:
             raise PreventUpdate
     except plans.PlanError as exc:
-        return message(_plan_error(exc), False), no_update, no_update
-    return message(_("Saved."), True), grid.next_version(changes), new_mode
+        return message(_plan_error(exc), False), no_update, no_update, no_update
+    except ScopeError:  # pipelines.plans refused a record and audited it
+        return _refused(), no_update, no_update, no_update
+    return message(_("Saved."), True), grid.next_version(changes), new_mode, \
+        _title(new_mode, text)
 
 
 def _plan_error(exc: Exception) -> str:

@@ -21,6 +21,7 @@ from dash.development.base_component import Component
 from dashboard.auth import NotAllowed, csrf_token, is_admin, require_admin
 from dashboard.components.filter_bar import parse_date
 from dashboard.components.ids import (
+    API_BACKDATE,
     EXPORT_DAYS,
     GRADES,
     HOLIDAY_ADD,
@@ -94,6 +95,9 @@ def layout(**query_args: Any) -> Component:
                     debounce=True), _("In order, separated by commas.")),
                 _field(_("Longest export (days)"),
                        _number(EXPORT_DAYS, rules.export_max_days, 1, 366)),
+                _field(_("Phone check-ins: at most days back"),
+                       _number(API_BACKDATE, rules.api_max_backdate_days, 0, 366),
+                       _("Older visits are imported from a file.")),
                 _field(_("Company time zone"), dcc.Input(
                     id=TIMEZONE, value=rules.timezone, className="vl-input", debounce=True),
                     "Asia/Shanghai"),
@@ -187,6 +191,9 @@ def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSe
     if not float(export_days).is_integer():
         raise ValueError(_("Longest export (days)") + ": 1…366")
     idle = number("session_idle", _("Sign out after inactivity (minutes)"), 5, 720)
+    backdate = number("backdate", _("Phone check-ins: at most days back"), 0, 366)
+    if not float(backdate).is_integer():
+        raise ValueError(_("Phone check-ins: at most days back") + ": 0…366")
     return replace(
         current,
         min_valid_stay_minutes=number("min_stay", _("Minimum valid stay (minutes)"), 0, 1440),
@@ -201,6 +208,7 @@ def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSe
         export_max_days=int(export_days),
         timezone=zone,
         session_idle_minutes=int(idle),
+        api_max_backdate_days=int(backdate),
     )
 
 
@@ -210,10 +218,12 @@ def parse_rules(current: BusinessSettings, values: dict[str, Any]) -> BusinessSe
     State(MIN_STAY, "value"), State(LIMIT_NET, "value"), State(LIMIT_CELL, "value"),
     State(LIMIT_GPS, "value"), State(WORKDAYS, "value"), State(GRADES, "value"),
     State(EXPORT_DAYS, "value"), State(TIMEZONE, "value"), State(SESSION_IDLE, "value"),
+    State(API_BACKDATE, "value"),
     prevent_initial_call=True,
 )
 def save_rules(_clicks: Any, min_stay: Any, net: Any, cell: Any, gps: Any, workdays: Any,
-               grades: Any, export_days: Any, timezone: Any, session_idle: Any) -> Any:
+               grades: Any, export_days: Any, timezone: Any, session_idle: Any,
+               backdate: Any) -> Any:
     """Validate and store the rules; validity is recomputed when its inputs changed."""
     try:
         scope = require_admin("settings.update")
@@ -224,7 +234,7 @@ def save_rules(_clicks: Any, min_stay: Any, net: Any, cell: Any, gps: Any, workd
         new = parse_rules(business_settings.load(db), {
             "min_stay": min_stay, "net": net, "cell": cell, "gps": gps,
             "workdays": workdays, "grades": grades, "export_days": export_days,
-            "timezone": timezone, "session_idle": session_idle})
+            "timezone": timezone, "session_idle": session_idle, "backdate": backdate})
     except ValueError as exc:
         return message(str(exc), False)
     changed = business_settings.save(db, new, scope.username)

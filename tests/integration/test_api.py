@@ -49,6 +49,7 @@ TOKENS = {
     "faults": ("E002", 1),
     "body": ("E002", 1),
     "customers": ("E002", 1),
+    "backdate": ("E002", 1),
 }
 
 
@@ -202,8 +203,12 @@ def test_a_new_customer_from_the_field(server: LiveServer, company: Any) -> None
 
     refused = phone.post("/customers", {**body, "client_id": new_id(), "grade": "Z"})
     assert refused.status_code == 422 and errors_by_field(refused) == {"grade": "bad_value"}
-    taken = phone.post("/customers", {**body, "client_id": new_id(), "code": "C007"})
-    assert taken.status_code == 409 and errors_by_field(taken) == {"code": "exists"}
+    # No code from the phone (issue 14 item 6): one taken by another employee's customer
+    # and a free one get the same answer, so codes cannot be probed.
+    taken, free = (phone.post("/customers", {**body, "client_id": new_id(), "code": code})
+                   for code in ("C007", "NOPE-404"))
+    assert taken.status_code == free.status_code == 422
+    assert errors_by_field(taken) == errors_by_field(free) == {"code": "extra_forbidden"}
     control = phone.post("/customers", {**body, "client_id": new_id(), "name": "坏\x07名"})
     assert control.status_code == 422 and errors_by_field(control) == {
         "name": "illegal_character"}
@@ -230,7 +235,8 @@ def test_an_employee_token_reaches_only_its_own_customers(server: LiveServer,
         "check_in": {"time": now.isoformat(), "lon": 121.48, "lat": 31.22, "source": "gps"}}]})
     assert batch.status_code == 200 and batch.json()["rejected"] == 1
 
-    # E002's open check-in cannot be checked out by E003, nor its client id reused.
+    # E002's open check-in cannot be checked out by E003; the same client id is E003's own
+    # (issue 14 item 6: answered like a free id, so nothing tells that it was taken).
     owner = Phone(server.url, company.tokens["faults"][0])
     client_id = new_id()
     assert owner.post("/check-in", {**check_in, "client_id": client_id,
@@ -238,9 +244,18 @@ def test_an_employee_token_reaches_only_its_own_customers(server: LiveServer,
     out = other.post("/check-out", {"client_id": client_id, "time": now.isoformat(),
                                     "lon": 121.52, "lat": 31.18, "source": "gps"})
     assert out.status_code == 422 and errors_by_field(out) == {"client_id": "no_checkin"}
-    reuse = other.post("/check-in", {**check_in, "client_id": client_id,
-                                     "customer_code": "C007", "lon": 116.4, "lat": 39.9})
-    assert reuse.status_code == 409 and errors_by_field(reuse) == {"client_id": "client_id_taken"}
+    reuse, fresh = (other.post("/check-in", {**check_in, "client_id": cid,
+                                             "customer_code": "C007", "lon": 116.4,
+                                             "lat": 39.9}) for cid in (client_id, new_id()))
+    assert reuse.status_code == fresh.status_code == 201, reuse.text
+    assert reuse.json()["visit"]["client_id"] == client_id
+    assert reuse.json().keys() == fresh.json().keys()
+    again = other.post("/check-out", {"client_id": client_id, "time": now.isoformat(),
+                                      "lon": 116.4, "lat": 39.9, "source": "gps"})
+    assert again.status_code == 200 and again.json()["visit"]["client_id"] == client_id
+    mine = owner.post("/check-out", {"client_id": client_id, "time": now.isoformat(),
+                                     "lon": 121.52, "lat": 31.18, "source": "gps"})
+    assert mine.status_code == 200 and mine.json()["visit"]["customer_code"] == "C006"
 
 
 def test_a_web_session_cannot_use_the_api(server: LiveServer) -> None:
@@ -389,6 +404,33 @@ def test_each_fault_is_a_422_naming_its_field(server: LiveServer, company: Any) 
     assert [r["status"] for r in results] == ["rejected", "rejected"]
     assert [e["field"] for e in results[0]["errors"]] == ["visits[0].check_out.time"]
     assert [e["field"] for e in results[1]["errors"]] == ["visits[1].check_in.lon"]
+
+
+def test_back_dated_check_ins_are_refused_and_counted(server: LiveServer, company: Any) -> None:
+    """Issue 14 item 7: a check-in more than api_max_backdate_days (7) days back is refused
+    (422 too_old naming the limit; in a batch, counted in too_old and rejected)."""
+    phone = Phone(server.url, company.tokens["backdate"][0])
+    now = datetime.now(TZ).replace(microsecond=0)
+
+    def visit(client_id: str, days: int) -> dict[str, Any]:
+        return {"client_id": client_id, "customer_code": "C006", "check_in": {
+            "time": (now - timedelta(days=days)).isoformat(), "lon": 121.52, "lat": 31.18,
+            "source": "gps"}}
+
+    single = phone.post("/check-in", {"client_id": new_id(), "customer_code": "C006",
+                                      **visit("x", 9)["check_in"]})
+    assert single.status_code == 422 and errors_by_field(single) == {"time": "too_old"}
+    assert "more than 7 days ago" in single.json()["errors"][0]["message"]
+    batch = phone.post("/visits:batch", {"visits": [
+        visit(new_id(), 8), visit(new_id(), 1), visit(new_id(), 30)]})
+    assert batch.status_code == 200, batch.text
+    answer = batch.json()
+    assert (answer["created"], answer["rejected"], answer["too_old"]) == (1, 2, 2)
+    assert [[e["code"] for e in r["errors"]] for r in answer["results"]] == [
+        ["too_old"], [], ["too_old"]]
+    assert answer["results"][0]["errors"][0]["field"] == "visits[0].check_in.time"
+    doc = requests.get(server.url + "/api/v1/openapi.json", timeout=30).json()
+    assert "too_old" in doc["components"]["schemas"]["BatchResponse"]["required"]
 
 
 def test_unknown_paths_and_methods_answer_json(server: LiveServer, company: Any) -> None:

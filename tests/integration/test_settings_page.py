@@ -15,6 +15,7 @@ import pytest
 
 from dashboard.components import ids
 from dashboard.components import ids as sp
+from pipelines import business_settings
 from pipelines.db import Database
 from tests.dash_client import DashClient, key
 from tests.datasets import build_week
@@ -29,7 +30,7 @@ RULES = {key(sp.MIN_STAY, "value"): 9.5, key(sp.LIMIT_NET, "value"): 1000,
          key(sp.LIMIT_CELL, "value"): 1000, key(sp.LIMIT_GPS, "value"): 500,
          key(sp.WORKDAYS, "value"): [1, 2, 3, 4, 5], key(sp.GRADES, "value"): "A, B, C, D",
          key(sp.EXPORT_DAYS, "value"): 31, key(sp.TIMEZONE, "value"): "Asia/Shanghai",
-         key(sp.SESSION_IDLE, "value"): 120,
+         key(sp.SESSION_IDLE, "value"): 120, key(sp.API_BACKDATE, "value"): 7,
          key(sp.SAVE, "n_clicks"): 1}
 
 
@@ -67,6 +68,15 @@ def test_rules_and_holidays_change_the_reports(week_db: Path) -> None:
                                      {**RULES, key(sp.MIN_STAY, "value"): -3}))
         assert "须为 0 到 1440 之间的数字" in str(bad)
 
+        # The phone API's back-dating limit (issue 14 item 7): whole days, 0..366, audited.
+        for wrong in (-1, 2.5, 400, "7"):
+            refused = boss.outputs(boss.call(sp.SAVE_RESULT, "children",
+                                             {**RULES, key(sp.API_BACKDATE, "value"): wrong}))
+            assert "手机签到最多可补录天数" in str(refused), wrong
+        saved = boss.outputs(boss.call(sp.SAVE_RESULT, "children",
+                                       {**RULES, key(sp.API_BACKDATE, "value"): 30}))
+        assert "已保存" in str(saved)
+
         holiday = {key(sp.HOLIDAY_ADD, "n_clicks"): 1, key(sp.HOLIDAY_DATE, "date"): "2024-05-10",
                    key(sp.HOLIDAY_KIND, "value"): "off", key(sp.HOLIDAY_NAME, "value"): "<b>x</b>"}
         assert "只有管理员" in str(east.outputs(east.call(sp.HOLIDAY_RESULT, "children", holiday,
@@ -87,12 +97,18 @@ def test_rules_and_holidays_change_the_reports(week_db: Path) -> None:
 
     database = Database(week_db)
     try:
+        assert business_settings.load(database).api_max_backdate_days == 30
+        assert database.rows("SELECT entity_key, before_json, after_json FROM audit_log "
+                             "WHERE entity_key = 'api_max_backdate_days'") == [
+            ("api_max_backdate_days", '{"api_max_backdate_days": 7}',
+             '{"api_max_backdate_days": 30}')]
         actions = database.rows("SELECT username, action, entity FROM audit_log "
                                 "WHERE action IN ('denied', 'settings.update', 'holiday.set', "
                                 "'holiday.delete') ORDER BY audit_id")
     finally:
         database.close()
     assert actions == [("east", "denied", "settings.update"),
+                       ("boss", "settings.update", "settings"),
                        ("boss", "settings.update", "settings"),
                        ("east", "denied", "holiday.edit"),
                        ("boss", "holiday.set", "holiday"),

@@ -28,6 +28,7 @@ from pipelines import (
     calendar,
     customers,
     plans,
+    policy,
     sessions,
     throttle,
     users,
@@ -37,9 +38,12 @@ from pipelines.clickhouse.database import ClickHouseDatabase
 from pipelines.db import Database
 from pipelines.generate import build_demo
 from pipelines.imports import run_import
+from pipelines.policy import Scope
 from tests.conftest import chdb_url
 
 pytest.importorskip("chdb")
+
+ADMIN_T = Scope("t", "admin", True)
 
 ANCHOR = date(2024, 6, 30)
 # Differ by construction between engines: sequence vs Snowflake ids, clocks, salts.
@@ -108,25 +112,25 @@ def test_archive_edits(pair: tuple[Database, ClickHouseDatabase]) -> None:
     employee, other = some(duck, "SELECT code FROM employees WHERE status = 'active' "
                                  "ORDER BY code LIMIT 2")
     department = some(duck, "SELECT code FROM departments ORDER BY code DESC LIMIT 1")[0]
-    assert both(pair, "delete", lambda db: customers.delete_customers(db, codes, "t")) == (3, 3)
-    both(pair, "restore", lambda db: customers.restore_customers(db, codes[:1], "t"))
-    both(pair, "bind", lambda db: customers.bind(db, other, codes[:1], "t"))
-    both(pair, "unbind", lambda db: customers.unbind(db, other, codes[:1], "t"))
-    both(pair, "share", lambda db: customers.add_shares(db, employee, [other], "t"))
-    both(pair, "revoke", lambda db: customers.revoke_share(db, employee, other, "t"))
+    assert both(pair, "delete", lambda db: customers.delete_customers(db, codes, ADMIN_T)) == (3, 3)
+    both(pair, "restore", lambda db: customers.restore_customers(db, codes[:1], ADMIN_T))
+    both(pair, "bind", lambda db: customers.bind(db, other, codes[:1], ADMIN_T))
+    both(pair, "unbind", lambda db: customers.unbind(db, other, codes[:1], ADMIN_T))
+    both(pair, "share", lambda db: customers.add_shares(db, employee, [other], ADMIN_T))
+    both(pair, "revoke", lambda db: customers.revoke_share(db, employee, other, ADMIN_T))
     both(pair, "assign", lambda db: customers.assign_department(db, department, codes[:1],
-                                                                "t"))
+                                                                ADMIN_T))
     record = customers.get_customer(duck, codes[0])
     assert record is not None
     both(pair, "edit", lambda db: customers.update_customer(
         db, codes[0], {"name": "改名后的客户", "grade": "A", "longitude": "104.2",
-                       "latitude": "30.6"}, int(record["version"]), "t"))
+                       "latitude": "30.6"}, int(record["version"]), ADMIN_T))
     refused = both(pair, "detect", lambda db: customers.validate_customer(
         db, {"code": codes[1], "name": "坏\x07名", "grade": "Z", "longitude": "abc"}))
     assert refused[0] == refused[1] and len(refused[0]) >= 4
     both(pair, "add", lambda db: customers.add_customer(
         db, {"code": "NEW001", "name": "新客户", "grade": "B", "longitude": "104.05",
-             "latitude": "30.65", "coord_system": "gcj02"}, [employee], "t"))
+             "latitude": "30.65", "coord_system": "gcj02"}, [employee], ADMIN_T))
 
 
 def test_plans_holidays_settings_users(pair: tuple[Database, ClickHouseDatabase]) -> None:
@@ -136,7 +140,18 @@ def test_plans_holidays_settings_users(pair: tuple[Database, ClickHouseDatabase]
     owned = some(duck, f"SELECT customer_code FROM bindings WHERE employee_code = '{employee}'"
                        " ORDER BY customer_code LIMIT 2")
     day = date(2024, 7, 3)
-    both(pair, "plan", lambda db: plans.create_plan(db, employee, day, "拜访", owned, None, "t"))
+    # As a supervisor of the employee's department: the write's scope checks (customer
+    # membership) answer the same on both engines, for a customer outside too.
+    department = some(duck, f"SELECT department_code FROM employees WHERE code = '{employee}'")
+    supervisor = Scope("t", "supervisor", False, (department[0],), frozenset(department))
+    stranger = some(duck, "SELECT code FROM customers WHERE code NOT IN (SELECT customer_code "
+                          "FROM customer_facts JOIN customer_membership USING (customer_id) "
+                          f"WHERE customer_membership.department_code = '{department[0]}') "
+                          "ORDER BY code LIMIT 1")
+    assert both(pair, "outside", lambda db: policy.outside_customers(
+        db.cursor(), supervisor, [*owned, *stranger, "NOPE"])) == ([*stranger, "NOPE"],) * 2
+    both(pair, "plan", lambda db: plans.create_plan(db, employee, day, "拜访", owned, None,
+                                                    supervisor))
     both(pair, "holiday", lambda db: calendar.set_holiday(db, date(2024, 7, 5), "off", "休",
                                                           "t"))
     settings = business_settings.load(duck)

@@ -253,7 +253,7 @@ def test_plans_inside_the_scope_only(world_template: Path, tmp_path: Path) -> No
                        "'2024-05-08'") == [("E-B11-1", "新计划")]
         assert db.rows("SELECT username, entity, entity_key FROM audit_log "
                        "WHERE action = 'denied' ORDER BY audit_id") == [
-            ("duo", "plan.change", "E-B31-1"), ("duo", "plan.customers", "E-B11-1"),
+            ("duo", "plan.change", "E-B31-1"), ("duo", "plan.create", "E-B11-1"),
             ("branch", "plan.change", "E-B11-1")]
     finally:
         db.close()

@@ -169,9 +169,10 @@ def build_world(path: Path) -> Path:
                      "E-B21-1,2024-05-07,计划#B21-1,C-B21-1\n"
                      "E-B31-1,2024-05-06,计划#B31-1,C-B31-1\n")
         from pipelines import plans
+        from pipelines.policy import LOCAL_OPERATOR
 
-        plans.create_route(db, "E-B31-1", "路线#B31-1", ["C-B31-1"], None)
-        plans.create_route(db, "E-B11-1", "路线#B11-1", ["C-B11-1", "C-B11-2"], None)
+        plans.create_route(db, "E-B31-1", "路线#B31-1", ["C-B31-1"], LOCAL_OPERATOR)
+        plans.create_route(db, "E-B11-1", "路线#B11-1", ["C-B11-1", "C-B11-2"], LOCAL_OPERATOR)
         for user in (BOSS, DUO, BRANCH, NOBODY, SOUTH):
             add_user(db, user.username, user.password, user.role, user.departments)
         db.checkpoint()

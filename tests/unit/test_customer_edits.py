@@ -27,10 +27,14 @@ from pipelines import geo
 from pipelines.customers import EditError, StaleEdit
 from pipelines.db import Database
 from pipelines.derive import REASON_BIT
+from pipelines.policy import LOCAL_OPERATOR as OP
+from pipelines.policy import Scope
 from tests.conftest import Factory
 from tests.datasets import build_customers, build_week
 
 WEEK = Filters(date(2024, 5, 6), date(2024, 5, 12))
+# Admins acting (their names go to the audit log).
+BOSS, FIRST, SECOND = (Scope(name, "admin", True) for name in ("boss", "first", "second"))
 METRES_0_005_DEG = 555.9754011676646  # 6_371_008.8 * radians(0.005)
 
 
@@ -121,7 +125,7 @@ def test_add_customer_converts_gcj02_binds_owners_and_audits(week: Database) -> 
     stored = edits.add_customer(week, {"code": "N1", "name": " 新店 ", "grade": "b",
                                        "longitude": "121.5", "latitude": "31.2",
                                        "coord_system": "gcj02", "phone": "021-1234",
-                                       "department_code": "B11"}, ["E2", "E1", "E1"], "boss")
+                                       "department_code": "B11"}, ["E2", "E1", "E1"], BOSS)
     assert (stored["name"], stored["grade"], stored["phone"]) == ("新店", "B", "021-1234")
     assert stored["owner_codes"] == ["E1", "E2"] and stored["version"] == 1
     # Stored as WGS-84: shifted back by a few hundred metres, and forward again exact.
@@ -140,7 +144,7 @@ def test_add_customer_converts_gcj02_binds_owners_and_audits(week: Database) -> 
 
 def test_add_customer_refused_writes_nothing(week: Database) -> None:
     with pytest.raises(EditError) as refused:
-        edits.add_customer(week, {"code": "C1", "name": "x", "grade": "Z"}, ["E9"], None)
+        edits.add_customer(week, {"code": "C1", "name": "x", "grade": "Z"}, ["E9"], OP)
     assert _issues(refused.value.problems) == [
         ("code", "exists", "Customer 'C1' already exists; change it in the edit form "
                            "(or restore it if it was deleted)."),
@@ -148,7 +152,7 @@ def test_add_customer_refused_writes_nothing(week: Database) -> None:
         ("owner_codes", "unknown_employee", "Unknown employee code(s) in owners: E9."),
     ]
     with pytest.raises(EditError):
-        edits.add_customer(week, {"code": "N2", "name": ""}, [], None)
+        edits.add_customer(week, {"code": "N2", "name": ""}, [], OP)
     assert week.scalar("SELECT count(*) FROM customers") == 3
     assert _audit(week, "customer.add") == []
 
@@ -156,7 +160,7 @@ def test_add_customer_refused_writes_nothing(week: Database) -> None:
 # -- update --------------------------------------------------------------------------------
 def test_update_changes_fields_bumps_version_and_audits(week: Database) -> None:
     updated = edits.update_customer(week, "C2", {"name": "乙店二号", "grade": "", "note": "a\nb"},
-                                    1, "boss")
+                                    1, BOSS)
     assert (updated["name"], updated["grade"], updated["note"]) == ("乙店二号", None, "a\nb")
     assert (updated["version"], updated["updated_by"]) == (2, "boss")
     assert (updated["longitude"], updated["latitude"]) == (121.1, 31.1)  # kept
@@ -165,16 +169,16 @@ def test_update_changes_fields_bumps_version_and_audits(week: Database) -> None:
     assert (entry["before_json"]["name"], entry["after_json"]["name"]) == ("乙店", "乙店二号")
     assert (entry["before_json"]["version"], entry["after_json"]["version"]) == (1, 2)
     # Saving the same values again changes nothing: no new version, no audit entry.
-    same = edits.update_customer(week, "C2", {"name": "乙店二号"}, 2, "boss")
+    same = edits.update_customer(week, "C2", {"name": "乙店二号"}, 2, BOSS)
     assert same["version"] == 2 and len(_audit(week, "customer.update")) == 1
 
 
 def test_stale_edit_second_admin_is_told_and_first_values_stay(week: Database) -> None:
     version = edits.get_customer(week, "C1")["version"]  # type: ignore[index]
-    edits.update_customer(week, "C1", {"name": "甲店 (first)"}, version, "first")
+    edits.update_customer(week, "C1", {"name": "甲店 (first)"}, version, FIRST)
     with pytest.raises(StaleEdit) as stale:
         edits.update_customer(week, "C1", {"name": "甲店 (second)", "grade": "D"}, version,
-                              "second")
+                              SECOND)
     assert str(stale.value) == "changed by someone else — reload"
     assert isinstance(stale.value, EditError) and stale.value.problems[0].code == "stale"
     stored = edits.get_customer(week, "C1")
@@ -186,17 +190,17 @@ def test_stale_edit_second_admin_is_told_and_first_values_stay(week: Database) -
 
 def test_update_refuses_bad_values_code_change_unknown_and_deleted(week: Database) -> None:
     with pytest.raises(EditError) as bad:
-        edits.update_customer(week, "C1", {"grade": "X"}, 1, None)
+        edits.update_customer(week, "C1", {"grade": "X"}, 1, OP)
     assert _issues(bad.value.problems) == [
         ("grade", "bad_value", "'X' is not allowed in 'grade' (allowed: A/B/C/D).")]
     with pytest.raises(EditError) as code:
-        edits.update_customer(week, "C1", {"code": "C9"}, 1, None)
+        edits.update_customer(week, "C1", {"code": "C9"}, 1, OP)
     assert code.value.problems[0].code == "not_editable"
     with pytest.raises(EditError, match="Unknown customer code"):
-        edits.update_customer(week, "C9", {"name": "x"}, 1, None)
-    edits.delete_customers(week, ["C3"], None)
+        edits.update_customer(week, "C9", {"name": "x"}, 1, OP)
+    edits.delete_customers(week, ["C3"], OP)
     with pytest.raises(EditError, match="deleted"):
-        edits.update_customer(week, "C3", {"name": "x"}, 2, None)
+        edits.update_customer(week, "C3", {"name": "x"}, 2, OP)
     assert edits.get_customer(week, "C1")["version"] == 1  # type: ignore[index]
 
 
@@ -211,7 +215,7 @@ def test_location_edit_recomputes_that_customers_visits(week: Database) -> None:
     far = REASON_BIT["checkin_far"] | REASON_BIT["checkout_far"]
     assert _visit(week, "v1") == (0.0, 0.0, 0)
     v6_before = _visit(week, "v6")
-    edits.update_customer(week, "C1", {"longitude": "121.0", "latitude": "31.005"}, 1, None)
+    edits.update_customer(week, "C1", {"longitude": "121.0", "latitude": "31.005"}, 1, OP)
     dev_in, dev_out, mask = _visit(week, "v1")
     assert dev_in == pytest.approx(METRES_0_005_DEG, abs=1e-6)
     assert dev_out == pytest.approx(METRES_0_005_DEG, abs=1e-6)
@@ -227,7 +231,7 @@ def test_location_edit_recomputes_that_customers_visits(week: Database) -> None:
     v1 = detail[detail["visit_id"] == "v1"].iloc[0]
     assert not v1["valid"] and v1["invalid_reasons"] == ["checkin_far", "checkout_far"]
     # Moving it back makes v1 valid again.
-    edits.update_customer(week, "C1", {"longitude": "121.0", "latitude": "31.0"}, 2, None)
+    edits.update_customer(week, "C1", {"longitude": "121.0", "latitude": "31.0"}, 2, OP)
     assert _visit(week, "v1") == (0.0, 0.0, 0)
 
 
@@ -245,8 +249,8 @@ def test_delete_keeps_visits_in_employee_reports_and_restore_brings_it_back(
     assert _pie(week) == {"0": 0, "1": 1, "2": 0, "3-5": 1, "6-10": 1, "11+": 0}
     kpis_before = metrics.kpis(week, scope, WEEK)
     assert kpis_before["visits"] == 11
-    assert edits.delete_customers(week, ["C1", "C1", "nope"], "boss") == 1
-    assert edits.delete_customers(week, ["C1"], "boss") == 0  # already deleted
+    assert edits.delete_customers(week, ["C1", "C1", "nope"], BOSS) == 1
+    assert edits.delete_customers(week, ["C1"], BOSS) == 0  # already deleted
     stored = edits.get_customer(week, "C1")
     assert stored is not None and stored["deleted"] and stored["deleted_at"] is not None
     assert week.scalar("SELECT count(*) FROM visits WHERE customer_code = 'C1'") == 6
@@ -263,7 +267,7 @@ def test_delete_keeps_visits_in_employee_reports_and_restore_brings_it_back(
     [entry] = _audit(week, "customer.delete")
     assert (entry["before_json"]["deleted"], entry["after_json"]["deleted"]) == (False, True)
 
-    assert edits.restore_customers(week, ["C1", "C2", "nope"], "boss") == 1
+    assert edits.restore_customers(week, ["C1", "C2", "nope"], BOSS) == 1
     assert _pie(week) == {"0": 0, "1": 1, "2": 0, "3-5": 1, "6-10": 1, "11+": 0}
     stored = edits.get_customer(week, "C1")
     assert stored is not None and not stored["deleted"] and stored["deleted_at"] is None
@@ -276,25 +280,25 @@ def test_delete_keeps_visits_in_employee_reports_and_restore_brings_it_back(
 # -- bindings, shares, departments ------------------------------------------------------------
 def test_bind_and_unbind_count_changes_and_refuse_bad_codes(populations: Database) -> None:
     db = populations
-    assert edits.bind(db, "E4", ["K0", "K1", "K10", "K0"], "boss") == 2  # K10 already bound
+    assert edits.bind(db, "E4", ["K0", "K1", "K10", "K0"], BOSS) == 2  # K10 already bound
     assert edits.get_customer(db, "K0")["owner_codes"] == ["E1", "E4"]  # type: ignore[index]
     entries = _audit(db, "customer.bind")
     assert [e["entity_key"] for e in entries] == ["E4/K0", "E4/K1"]
     assert entries[0]["before_json"] is None
     assert entries[0]["after_json"] == {"employee_code": "E4", "customer_code": "K0"}
     with pytest.raises(EditError, match="Unknown employee 'E9'"):
-        edits.bind(db, "E9", ["K0"], None)
+        edits.bind(db, "E9", ["K0"], OP)
     with pytest.raises(EditError, match=r"Unknown customer code\(s\): X1, X2"):
-        edits.bind(db, "E4", ["K5", "X1", "X2"], None)
+        edits.bind(db, "E4", ["K5", "X1", "X2"], OP)
     with pytest.raises(EditError, match=r"Deleted customer\(s\) cannot be bound: KD"):
-        edits.bind(db, "E4", ["K5", "KD"], None)
+        edits.bind(db, "E4", ["K5", "KD"], OP)
     assert db.scalar("SELECT count(*) FROM bindings WHERE employee_code = 'E4'") == 4  # no K5
-    assert edits.unbind(db, "E4", ["K0", "K3"], "boss") == 1  # K3 was never bound to E4
+    assert edits.unbind(db, "E4", ["K0", "K3"], BOSS) == 1  # K3 was never bound to E4
     [entry] = _audit(db, "customer.unbind")
     assert entry["before_json"] == {"employee_code": "E4", "customer_code": "K0"}
     assert entry["after_json"] is None
     with pytest.raises(EditError):
-        edits.unbind(db, "E4", ["X1"], None)
+        edits.unbind(db, "E4", ["X1"], OP)
 
 
 def _employee_customers(db: Database, employee: str) -> int:
@@ -306,42 +310,42 @@ def _employee_customers(db: Database, employee: str) -> int:
 def test_share_lets_b_see_a_customers_until_revoked(populations: Database) -> None:
     db = populations
     assert _employee_customers(db, "E4") == 2  # K10 K11
-    assert edits.add_shares(db, "E1", ["E4", "E4"], "boss") == 1
+    assert edits.add_shares(db, "E1", ["E4", "E4"], BOSS) == 1
     assert _employee_customers(db, "E4") == 6  # + K0 K1 K2 K6 (KD is deleted)
-    assert edits.add_shares(db, "E1", ["E4", "E2"], None) == 1  # E1 -> E4 exists
+    assert edits.add_shares(db, "E1", ["E4", "E2"], OP) == 1  # E1 -> E4 exists
     [first, _second] = _audit(db, "share.add")
     assert first["after_json"] == {"from_employee_code": "E1", "to_employee_code": "E4"}
     with pytest.raises(EditError, match="cannot share with themselves"):
-        edits.add_shares(db, "E1", ["E2", "E1"], None)
+        edits.add_shares(db, "E1", ["E2", "E1"], OP)
     with pytest.raises(EditError, match="Unknown employee 'E9'"):
-        edits.add_shares(db, "E1", ["E9"], None)
-    assert edits.revoke_share(db, "E1", "E4", "boss") == 1
-    assert edits.revoke_share(db, "E1", "E4", "boss") == 0
+        edits.add_shares(db, "E1", ["E9"], OP)
+    assert edits.revoke_share(db, "E1", "E4", BOSS) == 1
+    assert edits.revoke_share(db, "E1", "E4", BOSS) == 0
     assert _employee_customers(db, "E4") == 2
     [entry] = _audit(db, "share.revoke")
     assert entry["before_json"] == {"from_employee_code": "E1", "to_employee_code": "E4"}
     with pytest.raises(EditError):
-        edits.revoke_share(db, "E9", "E4", None)
+        edits.revoke_share(db, "E9", "E4", OP)
 
 
 def test_assign_department_moves_customers_between_populations(populations: Database) -> None:
     db = populations
     bj = scope_for_username(db, "bj")
     assert sorted(customers_frame(db, bj)["code"]) == ["K10", "K11", "K6"]
-    assert edits.assign_department(db, "B21", ["K0", "K1", "K6"], "boss") == 2  # K6 is there
+    assert edits.assign_department(db, "B21", ["K0", "K1", "K6"], BOSS) == 2  # K6 is there
     assert sorted(customers_frame(db, bj)["code"]) == ["K0", "K1", "K10", "K11", "K6"]
     entries = _audit(db, "customer.assign")
     assert [(e["entity_key"], e["before_json"]["department_code"],
              e["after_json"]["department_code"]) for e in entries] == [
         ("K0", None, "B21"), ("K1", None, "B21")]
-    assert edits.assign_department(db, None, ["K0", "K3"], "boss") == 2
+    assert edits.assign_department(db, None, ["K0", "K3"], BOSS) == 2
     assert edits.get_customer(db, "K3")["department_code"] is None  # type: ignore[index]
     with pytest.raises(EditError, match="Unknown department 'QQ'"):
-        edits.assign_department(db, "QQ", ["K1"], None)
+        edits.assign_department(db, "QQ", ["K1"], OP)
     with pytest.raises(EditError, match="Deleted customer"):
-        edits.assign_department(db, "B21", ["KD"], None)
+        edits.assign_department(db, "B21", ["KD"], OP)
     with pytest.raises(EditError, match="Unknown customer"):
-        edits.assign_department(db, "B21", ["X1"], None)
+        edits.assign_department(db, "B21", ["X1"], OP)
 
 
 # -- exports ---------------------------------------------------------------------------------
@@ -385,3 +389,32 @@ def test_person_customers_frame_by_hand(populations: Database) -> None:
         person_customers_frame(db, bj, "E1")
     with pytest.raises(ScopeError):
         person_customers_frame(db, operator_scope(db), "E9")
+
+
+def test_only_admins_edit_customers_whatever_the_caller_checked(week: Database) -> None:
+    """Issue 14 item 1: the write path refuses a non-admin scope itself (a supervisor's and
+    an analyst's), audited as denied, and writes nothing else."""
+    tables = ("customers", "bindings", "shares", "customer_facts", "customer_membership")
+
+    def state() -> dict[str, list[Any]]:
+        return {t: sorted(map(repr, week.rows(f"SELECT * FROM {t}"))) for t in tables}
+
+    for username in ("east", "bj"):
+        scope = scope_for_username(week, username)
+        for change, args in (
+            (edits.add_customer, ({"code": "N9", "name": "新"}, ["E1"])),
+            (edits.update_customer, ("C1", {"name": "改"}, 1)),
+            (edits.delete_customers, (["C1"],)),
+            (edits.restore_customers, (["C1"],)),
+            (edits.bind, ("E1", ["C3"])),
+            (edits.unbind, ("E1", ["C1"])),
+            (edits.add_shares, ("E1", ["E2"])),
+            (edits.revoke_share, ("E1", "E2")),
+            (edits.assign_department, ("B11", ["C1"])),
+        ):
+            before = state()
+            with pytest.raises(ScopeError):
+                change(week, *args, scope)  # type: ignore[operator]
+            assert state() == before
+            assert week.rows("SELECT action, username FROM audit_log "  # the newest entry
+                             "ORDER BY audit_id DESC LIMIT 1") == [("denied", username)]

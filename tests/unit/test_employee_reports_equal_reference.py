@@ -28,6 +28,8 @@ from pipelines.generate import build_demo
 from pipelines.imports import run_import
 from pipelines.users import get_user
 
+TESTS = Scope("tests", "admin", True)  # the admin that edits in these tests
+
 REFERENCE = Path(__file__).with_name("reference_sql")
 ANCHOR = date(2024, 6, 30)
 RANGES = ((date(2024, 6, 1), ANCHOR), (date(2024, 5, 27), date(2024, 6, 9)),
@@ -222,7 +224,7 @@ def test_still_equal_after_an_import_and_a_customer_deletion(demo: Database) -> 
         f"{employee},{customer},{day} {8 + i}:00:00,{day} {8 + i}:04:00" for i in range(3)]
     result = run_import(demo, "visits", "\n".join(lines).encode(), "day.csv", "tests")
     assert result.ok and result.inserted == 3
-    assert customer_edits.delete_customers(demo, [customer], "tests") == 1
+    assert customer_edits.delete_customers(demo, [customer], TESTS) == 1
     check_detail(demo)
     with pytest.MonkeyPatch.context() as patch:  # the small demo's groups are small
         patch.setattr(metrics, "RANKING_PAGE_COUNTS_FROM", 0)

@@ -29,6 +29,8 @@ from pipelines.generate import build_demo
 from pipelines.imports import run_import
 from pipelines.users import get_user
 
+TESTS = Scope("tests", "admin", True)  # the admin that edits in these tests
+
 REFERENCE = Path(__file__).with_name("reference_sql")
 ANCHOR = date(2024, 6, 30)
 
@@ -336,24 +338,24 @@ def test_every_write_path_keeps_the_customer_tables_equal_to_a_rebuild(small: Da
                                          "department_code": other_department,
                                          "name": "改名", "longitude": "100.5",
                                          "latitude": "30.5"},
-                          record["version"], "tests")
+                          record["version"], TESTS)
     assert_equal_to_rebuild(db)
-    assert edits.delete_customers(db, codes[1:3], "tests") == 2
+    assert edits.delete_customers(db, codes[1:3], TESTS) == 2
     assert_equal_to_rebuild(db)
-    assert edits.restore_customers(db, codes[1:2], "tests") == 1
+    assert edits.restore_customers(db, codes[1:2], TESTS) == 1
     assert_equal_to_rebuild(db)
-    edits.bind(db, employees[0], codes[3:5], "tests")
+    edits.bind(db, employees[0], codes[3:5], TESTS)
     assert_equal_to_rebuild(db)
-    edits.unbind(db, employees[0], codes[3:4], "tests")
+    edits.unbind(db, employees[0], codes[3:4], TESTS)
     assert_equal_to_rebuild(db)
-    edits.add_shares(db, employees[1], [employees[2]], "tests")
-    edits.revoke_share(db, employees[1], employees[2], "tests")
+    edits.add_shares(db, employees[1], [employees[2]], TESTS)
+    edits.revoke_share(db, employees[1], employees[2], TESTS)
     assert_equal_to_rebuild(db)
-    edits.assign_department(db, other_department, codes[4:6], "tests")
-    edits.assign_department(db, None, codes[5:6], "tests")
+    edits.assign_department(db, other_department, codes[4:6], TESTS)
+    edits.assign_department(db, None, codes[5:6], TESTS)
     assert_equal_to_rebuild(db)
     edits.add_customer(db, {"code": "NEW0001", "name": "新店", "grade": "B",
-                            "department_code": other_department}, [employees[1]], "tests")
+                            "department_code": other_department}, [employees[1]], TESTS)
     assert_equal_to_rebuild(db)
     result = run_import(db, "customers", ("code,name,grade,owner_codes\n"
                                          f"NEW0002,甲,A,{employees[0]}\nNEW0003,乙,,\n").encode(),
@@ -380,12 +382,12 @@ def test_every_write_path_keeps_the_customer_tables_equal_to_a_rebuild(small: Da
     assert outcome
     assert_equal_to_rebuild(db)
     # A deleted customer visited, then restored: its visits count again.
-    edits.delete_customers(db, codes[2:3], "tests")
+    edits.delete_customers(db, codes[2:3], TESTS)
     lines = ["employee_code,customer_code,check_in_at",
              f"{employees[1]},{codes[2]},{ANCHOR + timedelta(days=3)} 11:00:00"]
     assert run_import(db, "visits", "\n".join(lines).encode(), "w.csv", "tests").ok
     assert_equal_to_rebuild(db)
-    edits.restore_customers(db, codes[2:3], "tests")
+    edits.restore_customers(db, codes[2:3], TESTS)
     assert_equal_to_rebuild(db)
     check_customer_reports(db, quick=True)
 

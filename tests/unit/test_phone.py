@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -156,9 +157,56 @@ def test_batch_outcomes(company: Database) -> None:
     assert outcomes[6].visit.reasons == ["no_customer_location"]
     again = phone.record_visits(company, "E1", batch[:2], None, "t", now=now)
     assert [o.status for o in again] == ["duplicate", "duplicate"]
-    clash = phone.record_visits(company, "E2", [_visit("new", day, customer="C2")], None, "t",
+    # E1's own client id for another visit is a conflict (the phone's own data) ...
+    clash = phone.record_visits(company, "E1", [_visit("new", day, customer="C3")], None, "t",
                                 now=now)
     assert clash[0].status == "conflict"
+    assert company.scalar("SELECT count(*) FROM visits") == 3
+
+
+def test_another_employees_visit_id_answers_like_a_free_one(company: Database) -> None:
+    """Issue 14 item 6: E2 sending a client id that E1's visit has is stored under
+    'new@E2' and answered like any new visit (created, then duplicate, check-out works):
+    nothing tells that the id was taken."""
+    now, day = datetime(2024, 5, 7, 12, 0), datetime(2024, 5, 6, 9, 0)
+    phone.record_visits(company, "E1", [_visit("new", day)], None, "t", now=now)
+    answers = []
+    for client_id in ("new", "free"):
+        first = phone.record_visits(company, "E2", [_visit(client_id, day, customer="C2")],
+                                    None, "t", now=now)
+        again = phone.record_visits(company, "E2", [_visit(client_id, day, customer="C2")],
+                                    None, "t", now=now)
+        stored, changed = phone.check_out(company, "E2", client_id,
+                                          phone.VisitEnd(day + timedelta(minutes=30)),
+                                          "wgs84", None, now)
+        assert phone.client_id_of(stored.visit_id, "E2") == client_id
+        answers.append((first[0].status, first[0].problems, again[0].status, changed))
+    assert answers[0] == answers[1] == ("created", [], "duplicate", True)
+    assert company.rows("SELECT visit_id, employee_code FROM visits ORDER BY visit_id") == [
+        ("free", "E2"), ("new", "E1"), ("new@E2", "E2")]
+
+
+def test_back_dating_is_limited_by_a_setting(company: Database) -> None:
+    """Issue 14 item 7: a new visit checked in more than api_max_backdate_days (default 7)
+    before today (company time) is refused as too_old, naming the limit; the limit's own day
+    passes; a resend of a visit stored while it was recent stays a duplicate."""
+    now = datetime(2024, 5, 20, 8, 0)
+    edge, old = datetime(2024, 5, 13, 0, 0), datetime(2024, 5, 12, 23, 59)
+    stored = phone.record_visits(company, "E1", [_visit("stored", old)], None, "t",
+                                 now=old + timedelta(hours=1))
+    assert stored[0].status == "created"
+    outcomes = phone.record_visits(
+        company, "E1", [_visit("edge", edge), _visit("old", old), _visit("stored", old)],
+        None, "t", now=now)
+    assert [(o.status, [p.code for p in o.problems]) for o in outcomes] == [
+        ("created", []), ("rejected", ["too_old"]), ("duplicate", [])]
+    assert outcomes[1].problems[0].message == (
+        "2024-05-12 23:59:00 is more than 7 days ago: older visits are imported from a file "
+        "by an admin.")
+    settings = business_settings.load(company)
+    business_settings.save(company, replace(settings, api_max_backdate_days=30), "boss")
+    again = phone.record_visits(company, "E1", [_visit("old", old)], None, "t", now=now)
+    assert again[0].status == "created"
     assert company.scalar("SELECT count(*) FROM visits") == 3
 
 
