@@ -8,16 +8,19 @@ app (dashboard.context), so every request thread gets its own cursor on that con
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import dash
+from markupsafe import escape
 
 from dashboard import i18n
 from dashboard.api import init_api
 from dashboard.auth import init_auth
+from dashboard.components import widgets
 from dashboard.context import attach
 from dashboard.downloads import init_downloads
 from dashboard.settings import Settings
@@ -76,9 +79,11 @@ class VisitLensDash(dash.Dash):
             app_entry=app_entry, favicon=favicon, renderer=renderer,
         )
         lang = i18n.HTML_LANG[i18n.current_language()]
+        texts = escape(json.dumps(widgets.client_texts(), ensure_ascii=False))
         return (
             html.replace("{%html_lang%}", lang, 1)
             .replace("Loading...", i18n.gettext("Loading…"), 1)
+            .replace("<head>", f'<head>\n<meta name="visitlens-texts" content="{texts}">', 1)
         )
 
 
@@ -117,6 +122,8 @@ def create_app(settings: Settings) -> dash.Dash:
     for name in PAGE_MODULES:
         importlib.import_module(f"dashboard.pages.{name}")
     from dashboard.components import shell
+
+    widgets.localise_page_layouts(dash.page_registry)
 
     app.layout = shell.layout
     return app

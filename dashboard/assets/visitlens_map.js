@@ -73,3 +73,15 @@ window.visitlens_map = {
     });
   }
 };
+
+/* Leaflet's own control texts in the page's language (the index page carries them in
+   meta[name=visitlens-texts], from the catalogs); the "Leaflet" link is not shown. */
+(function () {
+  var meta = document.querySelector('meta[name="visitlens-texts"]');
+  var texts = meta ? JSON.parse(meta.content) : {};
+  if (window.L && window.L.Control) {
+    if (texts.zoomIn) { window.L.Control.Zoom.prototype.options.zoomInTitle = texts.zoomIn; }
+    if (texts.zoomOut) { window.L.Control.Zoom.prototype.options.zoomOutTitle = texts.zoomOut; }
+    window.L.Control.Attribution.prototype.options.prefix = false;
+  }
+})();

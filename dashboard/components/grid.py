@@ -14,7 +14,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
-from dashboard.i18n import _
+from dashboard.components.widgets import grid_text_options
 
 PAGE_ROWS = 100
 
@@ -86,7 +86,7 @@ def server_grid(
     }
     if row_id:
         options["getRowId"] = {"function": f"params.data.{row_id}"}
-    options["localeText"] = {"noRowsToShow": _("No rows"), "loadingOoo": _("Loading…")}
+    options.update(grid_text_options())
     options.update(extra_options or {})
     options = {k: v for k, v in options.items() if v is not None}
     return html.Div(className="vl-grid", children=[
