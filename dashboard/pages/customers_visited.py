@@ -193,7 +193,8 @@ def update_charts(department: Any, start: Any, end: Any, buckets: Any) -> tuple[
         ]
     else:
         chips = [html.Button(_("Clear"), id=ids.CV_CLEAR, n_clicks=0, hidden=True)]
-    labels = {"avg": _("average visits"), "customers": _("customers"), "visits": _("visits")}
+    labels = {"avg": _("average visits"), "customers": _("customers"), "visits": _("visits"),
+              "grade": _("Grade"), "avg_axis": _("Average visits per customer")}
     return (figures.frequency_pie(pie, list(selected), _("customers")),
             figures.grade_bars(by_grade, _("Unrated"), labels), chips, None)
 

@@ -246,7 +246,9 @@ def _curve_labels() -> dict[str, str]:
     return {"actual": _("Actual per-capita daily visits"),
             "planned": _("Planned per-capita daily visits"),
             "company": _("Company average"),
-            "completion": _("Completion rate")}
+            "completion": _("Completion rate"),
+            "per_capita": _("Visits per person per workday"),
+            "completion_axis": _("Completion rate (%)")}
 
 
 # -- callbacks ------------------------------------------------------------------------------
