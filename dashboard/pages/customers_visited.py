@@ -124,7 +124,8 @@ def _summary_columns(grades: list[Any]) -> list[dict[str, Any]]:
         {"field": "name", "headerName": _("Name"), "pinned": "left", "width": 180},
         {"field": "code", "headerName": _("Code"), "pinned": "left", "width": 100},
     ]
-    for grade in grades:
+    # All grades first: the block people read, on screen without scrolling sideways.
+    for grade in sorted(grades, key=lambda g: g != metrics.ALL_GRADES):
         g = _grade_key(grade)
         columns.append({"headerName": _grade_label(grade), "children": [
             {"field": f"{g}_{m}", "headerName": _(label), "type": "numericColumn",

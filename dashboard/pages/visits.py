@@ -179,6 +179,8 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
         return {"field": field, "headerName": _(FIELD_LABELS[field]), "cellClassRules": rules,
                 **extra}
 
+    # Validity and its reasons come right after who visited whom: on screen without
+    # scrolling, which is what a reviewer of invalid visits reads first.
     columns: list[dict[str, Any]] = [
         {"field": "check_in_at", "headerName": _(FIELD_LABELS["check_in_at"]), "sortable": True,
          "width": 170, "pinned": "left"},
@@ -186,6 +188,10 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
          "sortable": True, "colId": "employee_code"},
         {"field": "customer_label", "headerName": _(FIELD_LABELS["customer_name"]),
          "sortable": True, "colId": "customer_code"},
+        {"field": "valid_label", "headerName": _(FIELD_LABELS["valid"]), "sortable": True,
+         "colId": "valid", "width": 90},
+        {"field": "reasons_label", "headerName": _(FIELD_LABELS["invalid_reasons"]),
+         "width": 200},
         {"field": "customer_address", "headerName": _(FIELD_LABELS["customer_address"]),
          "width": 220, "tooltipField": "customer_address"},
         flagged("stay_minutes", "_short", sortable=True, type="numericColumn", width=110),
@@ -199,10 +205,6 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
          "width": 110},
         flagged("check_out_deviation_m", "_co_far", sortable=True, type="numericColumn",
                 width=150),
-        {"field": "valid_label", "headerName": _(FIELD_LABELS["valid"]), "sortable": True,
-         "colId": "valid", "width": 90},
-        {"field": "reasons_label", "headerName": _(FIELD_LABELS["invalid_reasons"]),
-         "width": 240},
     ]
     return html.Div(id=ids.VISITS_DETAIL_SECTION, style=_shown(tab == "detail"), children=[
         html.Div(className="vl-inline", children=[

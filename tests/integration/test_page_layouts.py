@@ -1,0 +1,61 @@
+"""What the page layouts put where (issue 15 item 10), read from the real server's page
+router over HTTP: the columns people need first are on screen without scrolling sideways."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dashboard.components import ids
+from tests.dash_client import DashClient, key
+from tests.live import ADMIN, build_database, dash_client, live_server
+
+
+@pytest.fixture(scope="module")
+def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashClient]:
+    path = build_database(tmp_path_factory.mktemp("layouts") / "layouts.duckdb")
+    with live_server(path) as server:
+        yield dash_client(server, ADMIN.username, ADMIN.password)
+
+
+def page_layout(dash: DashClient, path: str) -> Any:
+    """The layout the page router sends for `path`."""
+    out = dash.outputs(dash.call("_pages_content", "children", {
+        key("_pages_location", "pathname"): path, key("_pages_location", "search"): ""}))
+    return out["_pages_content.children"]
+
+
+def find(node: Any, component_id: str) -> dict[str, Any]:
+    """The component with this id anywhere in a JSON layout."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("props", {}).get("id") == component_id:
+                return dict(item["props"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise KeyError(component_id)
+
+
+def test_visited_summary_shows_all_grades_first(admin: DashClient) -> None:
+    columns = find(page_layout(admin, "/customers/visited"), ids.CV_SUMMARY_GRID)["columnDefs"]
+    assert [c.get("field") for c in columns[:2]] == ["name", "code"]
+    assert all(c.get("pinned") == "left" for c in columns[:2])
+    first_block = columns[2]
+    assert first_block["children"][0]["field"] == "all_customers"
+
+
+def test_visit_detail_shows_validity_and_reasons_next_to_who_and_whom(
+    admin: DashClient,
+) -> None:
+    columns = find(page_layout(admin, "/visits"), ids.VISITS_DETAIL_GRID)["columnDefs"]
+    fields = [c["field"] for c in columns]
+    assert fields[:5] == ["check_in_at", "employee_label", "customer_label", "valid_label",
+                          "reasons_label"]
+    assert sum(c.get("width", 200) for c in columns[:5]) <= 1100  # inside a laptop's grid
+    assert json.dumps(columns, ensure_ascii=False).count("pinned") == 1
