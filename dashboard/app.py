@@ -115,6 +115,7 @@ def create_app(settings: Settings) -> dash.Dash:
     server = app.server
     server.debug = False
     server.config["MAX_CONTENT_LENGTH"] = _max_request_bytes(settings.max_upload_mb)
+    compress_responses(server)
     attach(server, db, settings)
     init_auth(app, settings, db)
     init_downloads(server)
@@ -127,6 +128,20 @@ def create_app(settings: Settings) -> dash.Dash:
 
     app.layout = shell.layout
     return app
+
+
+def compress_responses(server: Any) -> None:
+    """Compress what the server sends (issue 15: 8.7 MB of JavaScript on a first load).
+
+    zstd, brotli or gzip, as the browser accepts. Responses are compressed as they are
+    sent, so the levels are fast ones: brotli's default (4) takes 0.7 s of CPU on Plotly's
+    4.8 MB bundle, level 1 takes 70 ms for a file 18 % larger; zstd 3 takes 55 ms.
+    """
+    from flask_compress import Compress
+
+    server.config.update(COMPRESS_ALGORITHM=["zstd", "br", "gzip"], COMPRESS_BR_LEVEL=1,
+                         COMPRESS_ZSTD_LEVEL=3, COMPRESS_LEVEL=6)
+    Compress(server)
 
 
 # DuckDB of the served process (issue 8). The buffer pool otherwise grows to 80 % of the

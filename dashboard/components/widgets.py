@@ -28,7 +28,7 @@ PLOTLY_LOCALES = {"zh": "zh-CN"}  # the app's language -> Plotly's locale name
 MONTH_FORMAT = {"zh": "YYYY年M月", "en": "MMMM YYYY"}  # the date picker's month caption
 
 
-def dropdown_labels() -> dict[str, str]:
+def dropdown_labels() -> Any:
     """dcc.Dropdown's built-in texts (prop `labels`)."""
     return {
         "select_all": _("Select all"),
@@ -76,24 +76,23 @@ def graph_config(config: dict[str, Any] | None = None) -> dict[str, Any]:
     return merged
 
 
-def _unset(component: Component, prop: str) -> bool:
-    return getattr(component, prop, None) is None
+def _fill(component: Component, prop: str, value: Any) -> None:
+    """Set a prop the page left unset (what a page sets is kept)."""
+    if getattr(component, prop, None) is None:
+        setattr(component, prop, value)
 
 
 def _localise_one(item: Component) -> None:
     lang = i18n.current_language()
-    if isinstance(item, dcc.Dropdown) and _unset(item, "labels"):
-        item.labels = dropdown_labels()
+    if isinstance(item, dcc.Dropdown):
+        _fill(item, "labels", dropdown_labels())
     elif isinstance(item, dcc.DatePickerSingle | dcc.DatePickerRange):
-        if isinstance(item, dcc.DatePickerSingle) and _unset(item, "placeholder"):
-            item.placeholder = _("Select a date")
-        if isinstance(item, dcc.DatePickerRange):
-            if _unset(item, "start_date_placeholder_text"):
-                item.start_date_placeholder_text = _("From")
-            if _unset(item, "end_date_placeholder_text"):
-                item.end_date_placeholder_text = _("To")
-        if _unset(item, "month_format"):
-            item.month_format = MONTH_FORMAT.get(lang, MONTH_FORMAT["en"])
+        if isinstance(item, dcc.DatePickerSingle):
+            _fill(item, "placeholder", _("Select a date"))
+        else:
+            _fill(item, "start_date_placeholder_text", _("From"))
+            _fill(item, "end_date_placeholder_text", _("To"))
+        _fill(item, "month_format", MONTH_FORMAT.get(lang, MONTH_FORMAT["en"]))
     elif isinstance(item, dag.AgGrid):
         options = dict(getattr(item, "dashGridOptions", None) or {})
         options.pop("localeText", None)  # getLocaleText replaces it
@@ -104,7 +103,7 @@ def _localise_one(item: Component) -> None:
         options["getLocaleText"] = texts["getLocaleText"]
         item.dashGridOptions = options
     elif isinstance(item, dcc.Graph):
-        item.config = graph_config(getattr(item, "config", None))
+        setattr(item, "config", graph_config(getattr(item, "config", None)))  # noqa: B010
 
 
 def localise(layout: Any) -> Any:
