@@ -268,19 +268,21 @@ def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tu
         k, days = metrics.headline(db, scope, filters)
     except (ScopeError, FilterError) as exc:
         return [], _empty_figure(), refusal(exc)
+    per_capita = _("visits per person per workday")
     cards = kpi_cards([
         Kpi(_("Visits"), number(k["visits"]),
             _("{valid} valid").format(valid=number(k["valid_visits"]))),
         Kpi(_("Valid-visit share"), percent(k["valid_share"])),
         Kpi(_("Actual per-capita daily visits"), number(k["actual_per_capita"]),
             _("{heads} staff × {days} workdays").format(heads=k["headcount"],
-                                                         days=k["workdays"]), "green"),
+                                                         days=k["workdays"]), "green",
+            per_capita),
         Kpi(_("Planned per-capita daily visits"), number(k["planned_per_capita"]),
-            _("{items} plan items").format(items=number(k["plan_items"])), "pink"),
+            _("{items} plan items").format(items=number(k["plan_items"])), "pink", per_capita),
         Kpi(_("Plan completion rate"), percent(k["completion_rate"]),
             _("{done} of {items} done").format(done=number(k["plan_done"]),
                                                items=number(k["plan_items"]))),
-        Kpi(_("Company average"), number(k["company_per_capita"]), "", "blue"),
+        Kpi(_("Company average"), number(k["company_per_capita"]), "", "blue", per_capita),
     ])
     return cards, figures.three_curves(days, _curve_labels()), None
 

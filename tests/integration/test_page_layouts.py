@@ -59,3 +59,15 @@ def test_visit_detail_shows_validity_and_reasons_next_to_who_and_whom(
                           "reasons_label"]
     assert sum(c.get("width", 200) for c in columns[:5]) <= 1100  # inside a laptop's grid
     assert json.dumps(columns, ensure_ascii=False).count("pinned") == 1
+
+
+def test_per_capita_kpis_carry_their_unit(admin: DashClient) -> None:
+    """Issue 15 item 11: the three per-capita cards say what the number counts."""
+    page = "visits"
+    out = admin.outputs(admin.call(ids.VISITS_KPIS, "children", {
+        key(ids.filter_department(page), "value"): None,
+        key(ids.filter_dates(page), "start_date"): "2024-05-01",
+        key(ids.filter_dates(page), "end_date"): "2024-05-31",
+        key(ids.filter_employees(page), "value"): []}))
+    cards = json.dumps(out[f"{ids.VISITS_KPIS}.children"], ensure_ascii=False)
+    assert cards.count('"次/人/工作日"') == 3

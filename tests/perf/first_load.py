@@ -1,15 +1,15 @@
 """Time to a usable page in Chromium: navigation to the first chart drawn and grid rows shown.
 
 Usage:
-    .venv/bin/python -m tests.perf.first_load DB_PATH [--src DIR] [--runs 3]
+    .venv/bin/python -m tests.perf.first_load DB_PATH [--src NAME=DIR ...] [--runs 3]
 
 DB_PATH is a demo database (`visitlens --db DB_PATH demo --size small`). The server is
-`python -m dashboard.cli serve` run from --src (default: this checkout), so the code of
-another commit can be measured in the same run: `git archive COMMIT | tar -x -C DIR`.
-Logged in as the demo admin, for each page: a cold load (new browser context, empty
-cache) and warm loads (the same context again), the median milliseconds from navigation
-start until the page's first chart (or map markers) and first grid rows are on screen,
-and the bytes the cold load transferred (compressed size on the wire).
+`python -m dashboard.cli serve` run from each --src in turn (default: this checkout), so
+another commit is measured in the same run: `git archive COMMIT | tar -x -C DIR`.
+Logged in as the demo admin, for each page: a cold load (empty HTTP cache) over a 10 Mbit/s
+link, a cold load without a limit and warm loads (cache kept): milliseconds from navigation
+start until the page's first chart (or map markers) and first grid rows are on screen
+(median of the warm ones), and the bytes the cold load transferred (on the wire).
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ USABLE = """(sel) => {
   return (!chart || document.querySelector(chart))
     && (!rows || (row && row.textContent.trim() !== ''));
 }"""
+# 10 Mbit/s down and up, 20 ms round trip (Chrome's network throttling); and no limit.
+SLOW_LINK = {"offline": False, "latency": 20, "downloadThroughput": 10e6 / 8,
+             "uploadThroughput": 10e6 / 8}
+FAST_LINK = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 TRANSFERRED = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   return performance.getEntriesByType('resource').reduce((n, r) => n + r.transferSize,
@@ -95,12 +99,18 @@ def measure(db_path: Path, src: Path, runs: int) -> dict[str, dict[str, float]]:
                 cdp = context.new_cdp_session(cold_page)
                 cdp.send("Network.enable")
                 cdp.send("Network.clearBrowserCache")
+                cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
+                slow = usable_ms(cold_page, running.url + path, selectors)
+                cold_page.wait_for_load_state("networkidle")
+                cdp.send("Network.emulateNetworkConditions", FAST_LINK)
+                cdp.send("Network.clearBrowserCache")
                 cold = usable_ms(cold_page, running.url + path, selectors)
                 cold_page.wait_for_load_state("networkidle")
                 transferred = float(cold_page.evaluate(TRANSFERRED))
                 warm = [usable_ms(cold_page, running.url + path, selectors)
                         for _ in range(runs)]
-                results[path] = {"cold_ms": cold, "warm_ms": statistics.median(warm),
+                results[path] = {"slow_ms": slow, "cold_ms": cold,
+                                 "warm_ms": statistics.median(warm),
                                  "cold_kb": transferred / 1024}
                 context.close()
         finally:
@@ -111,16 +121,21 @@ def measure(db_path: Path, src: Path, runs: int) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path)
-    parser.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[2])
+    parser.add_argument("--src", action="append", default=[],
+                        help="NAME=DIR: code to serve (several: measured one after another)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    sources = [tuple(s.split("=", 1)) for s in args.src] or [
+        ("this checkout", str(Path(__file__).resolve().parents[2]))]
     started = time.monotonic()
-    results = measure(args.db, args.src.resolve(), args.runs)
-    print(f"| page | cold load, ms | warm load, ms (median of {args.runs}) | "
-          "cold transfer, KB |")
-    print("|---|---:|---:|---:|")
-    for path, r in results.items():
-        print(f"| {path} | {r['cold_ms']:.0f} | {r['warm_ms']:.0f} | {r['cold_kb']:.0f} |")
+    print(f"| code | page | cold, 10 Mbit/s, ms | cold, ms | warm, ms (median of {args.runs}) "
+          "| cold transfer, KB |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, src in sources:
+        for path, r in measure(args.db, Path(src).resolve(), args.runs).items():
+            print(f"| {name} | {path} | {r['slow_ms']:.0f} | {r['cold_ms']:.0f} | "
+                  f"{r['warm_ms']:.0f} | "
+                  f"{r['cold_kb']:.0f} |", flush=True)
     print(f"({time.monotonic() - started:.0f} s)")
 
 
