@@ -20,7 +20,7 @@ from markupsafe import escape
 from dashboard import i18n
 from dashboard.api import init_api
 from dashboard.auth import init_auth
-from dashboard.components import widgets
+from dashboard.components import basemap, widgets
 from dashboard.context import attach
 from dashboard.downloads import init_downloads
 from dashboard.settings import Settings
@@ -116,6 +116,7 @@ def create_app(settings: Settings) -> dash.Dash:
     server.debug = False
     server.config["MAX_CONTENT_LENGTH"] = _max_request_bytes(settings.max_upload_mb)
     compress_responses(server)
+    basemap.cache_versioned_assets(server)
     attach(server, db, settings)
     init_auth(app, settings, db)
     init_downloads(server)

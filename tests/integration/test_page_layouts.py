@@ -4,6 +4,7 @@ router over HTTP: the columns people need first are on screen without scrolling 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,3 +72,17 @@ def test_per_capita_kpis_carry_their_unit(admin: DashClient) -> None:
         key(ids.filter_employees(page), "value"): []}))
     cards = json.dumps(out[f"{ids.VISITS_KPIS}.children"], ensure_ascii=False)
     assert cards.count('"次/人/工作日"') == 3
+
+
+def test_map_has_an_offline_base_layer_cached_for_a_year(admin: DashClient) -> None:
+    """Issue 15 item 12: without tiles the map still shows China's provinces and coasts,
+    from a small file the browser keeps (its URL carries its hash)."""
+    layout = json.dumps(page_layout(admin, "/map"))
+    url = next(u for u in re.findall(r'"url": "([^"]+)"', layout) if "basemap" in u)
+    assert url.startswith("/assets/basemap_china.json?v=")
+    response = admin.session.get(admin.url + url, timeout=30)
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert len(response.content) < 400_000
+    kinds = [f["properties"]["kind"] for f in response.json()["features"]]
+    assert kinds.count("province") >= 31 and "land" in kinds
