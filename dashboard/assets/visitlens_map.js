@@ -95,3 +95,7 @@ window.visitlens_map.baseStyle = function (feature) {
   }
   return {stroke: true, color: "#cbd5e1", weight: 1, fill: false, dashArray: "4 3"};
 };
+/* Its shapes take no clicks or hovers (set before Leaflet draws them): the markers do. */
+window.visitlens_map.baseFeature = function (feature, layer) {
+  layer.options.interactive = false;
+};

@@ -30,8 +30,8 @@ def basemap_url() -> str:
 def base_layer() -> dl.Pane:
     """The base layer for a dl.Map's children (fetched by the browser, not in the layout)."""
     return dl.Pane(name=PANE, style={"zIndex": 250}, children=[
-        dl.GeoJSON(url=basemap_url(), interactive=False, pane=PANE,
-                   style={"variable": "visitlens_map.baseStyle"}),
+        dl.GeoJSON(url=basemap_url(), pane=PANE, style={"variable": "visitlens_map.baseStyle"},
+                   onEachFeature={"variable": "visitlens_map.baseFeature"}),
     ])
 
 

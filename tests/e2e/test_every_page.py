@@ -15,6 +15,7 @@ coordinator removes an entry once its fix is merged (the test then guards it).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -183,13 +184,15 @@ def _login(page: Any, server: LiveServer, user: str, password: str) -> None:
     page.wait_for_url(re.compile(r".*/visits.*"))
 
 
-def _widget_texts(page: Any, path: str) -> list[str]:
+def _widget_texts(page: Any, path: str, shot: Path) -> list[str]:
     """Open what only shows its texts when opened: the date range's calendar."""
     if path not in REPORTS:
         return []
     page.locator(".vl-filter-dates input").first.click()
     page.wait_for_selector(".dash-datepicker-calendar-month-header", timeout=5_000)
     texts: list[str] = page.evaluate(VISIBLE_TEXT)
+    if path == REPORTS[0]:
+        page.screenshot(path=str(shot))
     page.keyboard.press("Escape")
     return texts
 
@@ -229,8 +232,9 @@ def test_every_page_every_role_both_languages(
                     query = f"?employees={first},{second}" if path == "/visits" else ""
                     page.goto(demo_server.url + path + query)
                     _settle(page)
-                    texts = page.evaluate(VISIBLE_TEXT) + _widget_texts(page, path)
                     name = f"{path.strip('/').replace('/', '-')}-{user}-{lang}"
+                    texts = page.evaluate(VISIBLE_TEXT) + _widget_texts(
+                        page, path, shots / f"{name}-calendar.png")
                     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
                     known = KNOWN_CONSOLE_ERRORS.get((path, user))
                     real = [e for e in errors if not (known and known in e)]
@@ -245,3 +249,35 @@ def test_every_page_every_role_both_languages(
                 context.close()
     assert not failures, "\n".join(failures)
     assert time.monotonic() - started < 180, "the walk should stay under 3 minutes"
+
+
+def test_first_load_asks_for_each_grid_block_once(
+    demo_server: LiveServer, chromium: Any
+) -> None:
+    """Issue 15 item 15: the page callbacks' initial calls bumped the grids' versions, so
+    each grid asked for its first rows twice on every first load."""
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    asked: list[str] = []
+
+    def on_request(request: Any) -> None:
+        if "_dash-update-component" in request.url and request.post_data:
+            output = str(json.loads(request.post_data).get("output", ""))
+            if "getRowsResponse" in output:
+                asked.append(output.strip(".").split(".")[0])
+
+    try:
+        user, password, _role, _department = LOGINS[0]
+        _login(page, demo_server, user, password)
+        for path, grids in (("/visits", {"vl-visits-ranking-grid"}),
+                            ("/customers/visited", {"vl-cv-summary-grid", "vl-cv-list-grid"})):
+            page.on("request", on_request)
+            page.goto(demo_server.url + path)
+            _settle(page)
+            page.wait_for_timeout(500)
+            page.remove_listener("request", on_request)
+            for grid in grids:
+                assert asked.count(grid) == 1, (path, asked)
+            asked.clear()
+    finally:
+        context.close()
