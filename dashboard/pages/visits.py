@@ -292,6 +292,7 @@ def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tu
     Output(ids.VISITS_DETAIL_SECTION, "style"),
     Output(ids.VISITS_TREND_SECTION, "style"),
     Input(ids.VISITS_TABS, "value"),
+    prevent_initial_call=True,  # the layout shows the right section already
 )
 def show_tab(tab: Any) -> tuple[dict[str, str], ...]:
     tab = _choice(tab, TABS, "ranking")
@@ -390,6 +391,7 @@ def open_employee(cell: Any, bar: Any) -> tuple[Any, Any, str]:
     Input(ids.VISITS_REASON, "value"),
     Input(ids.VISITS_TABS, "value"),
     State(grid.version_id(ids.VISITS_DETAIL_GRID), "data"),
+    prevent_initial_call=True,  # a new grid asks for its rows itself: one request fewer
 )
 def refresh_detail(*args: Any) -> int:
     """The detail grid fetches again when its filters change (detail tab only)."""

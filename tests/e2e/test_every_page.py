@@ -255,14 +255,17 @@ def test_first_load_asks_for_each_grid_block_once(
     demo_server: LiveServer, chromium: Any
 ) -> None:
     """Issue 15 item 15: the page callbacks' initial calls bumped the grids' versions, so
-    each grid asked for its first rows twice on every first load."""
+    each grid asked for its first rows twice on every first load; and /visits asked the
+    server for the tab styles and the hidden detail grid's version, which its layout has."""
     context = chromium.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
     page = context.new_page()
     asked: list[str] = []
+    outputs: list[str] = []
 
     def on_request(request: Any) -> None:
         if "_dash-update-component" in request.url and request.post_data:
             output = str(json.loads(request.post_data).get("output", ""))
+            outputs.append(output)
             if "getRowsResponse" in output:
                 asked.append(output.strip(".").split(".")[0])
 
@@ -278,6 +281,10 @@ def test_first_load_asks_for_each_grid_block_once(
             page.remove_listener("request", on_request)
             for grid in grids:
                 assert asked.count(grid) == 1, (path, asked)
+            if path == "/visits":
+                assert not [o for o in outputs if "vl-visits-detail-grid-version" in o
+                            or "vl-visits-ranking-section.style" in o], outputs
             asked.clear()
+            outputs.clear()
     finally:
         context.close()
