@@ -36,7 +36,7 @@ def _template_view(kind: str) -> Response:
         abort(404)
     lang = i18n.normalise_language(request.args.get("lang")) or i18n.current_language()
     response = send_file(
-        io.BytesIO(template_xlsx(kind, lang)),
+        io.BytesIO(template_xlsx(kind, lang, lambda m: i18n.gettext(m, lang))),
         mimetype=XLSX_MIMETYPE,
         as_attachment=True,
         download_name=template_filename(kind, lang),

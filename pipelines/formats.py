@@ -914,8 +914,38 @@ def headers_for(kind: str, lang: str) -> list[str]:
     return [c.zh if lang == "zh" else c.name for c in FORMATS[kind]]
 
 
-def template_xlsx(kind: str, lang: str = "zh") -> bytes:
-    """An empty import template: the header row, and a sheet explaining each column."""
+# What each kind of column takes, for the template's notes (the UI translates them).
+KIND_NOTES: dict[str, str] = {
+    "code": N_("Text, kept exactly as written (codes, phone numbers)"),
+    "text": N_("Text"),
+    "multiline": N_("Text; may span several lines"),
+    "number": N_("A number"),
+    "lon": N_("Longitude in degrees, -180 to 180"),
+    "lat": N_("Latitude in degrees, -90 to 90"),
+    "enum": N_("One of: {values}"),
+    "timestamp": N_("Date and time, e.g. 2024-05-31 09:30:00"),
+    "date": N_("A date, e.g. 2024-05-31"),
+    "codes": N_("Codes separated by semicolons, e.g. {example}"),
+}
+
+
+def column_note(col: Column, translate: Callable[[str], str] = N_) -> str:
+    """The template's note on a column: what it takes, in the language of `translate`."""
+    if col.kind == "enum":
+        values = "/".join(col.values) if col.values else col.hint  # every accepted spelling
+        return translate(KIND_NOTES["enum"]).format(values=values)
+    if col.kind == "codes":
+        return translate(KIND_NOTES["codes"]).format(example=col.hint or "E001;E002")
+    return translate(KIND_NOTES[col.kind])
+
+
+def template_xlsx(kind: str, lang: str = "zh",
+                  translate: Callable[[str], str] = N_) -> bytes:
+    """An empty import template: the header row, and a sheet explaining each column.
+
+    `translate` turns the English notes into `lang` (the web passes its catalogs; the
+    write side cannot import them).
+    """
     import xlsxwriter
 
     buffer = io.BytesIO()
@@ -934,8 +964,9 @@ def template_xlsx(kind: str, lang: str = "zh") -> bytes:
         info.write_string(i, 0, col.zh if lang == "zh" else col.name)
         info.write_string(i, 1, ("是" if col.required else "否") if lang == "zh"
                           else ("yes" if col.required else "no"))
-        info.write_string(i, 2, col.hint or col.kind)
-    info.set_column(0, 2, 24)
+        info.write_string(i, 2, column_note(col, translate))
+    info.set_column(0, 1, 16)
+    info.set_column(2, 2, 48)
     book.close()
     return buffer.getvalue()
 

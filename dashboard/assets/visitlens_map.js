@@ -18,7 +18,8 @@ window.visitlens_map = {
     var props = feature.properties, hideout = context && context.hideout;
     var colour = window.visitlens_map.colour(props, hideout);
     if (props.kind === "cluster") {
-      var size = Math.round(28 + Math.min(28, Math.log10(Math.max(1, props.count)) * 9));
+      /* 26 to 40 pixels: maps.CLUSTER_PIXELS keeps clusters that far apart. */
+      var size = Math.round(26 + Math.min(14, Math.log10(Math.max(1, props.count)) * 4));
       var label = document.createElement("div");
       label.className = "vl-cluster";
       label.style.width = size + "px";
@@ -72,4 +73,29 @@ window.visitlens_map = {
       return box;
     });
   }
+};
+
+/* Leaflet's own control texts in the page's language (the index page carries them in
+   meta[name=visitlens-texts], from the catalogs); the "Leaflet" link is not shown. */
+(function () {
+  var meta = document.querySelector('meta[name="visitlens-texts"]');
+  var texts = meta ? JSON.parse(meta.content) : {};
+  if (window.L && window.L.Control) {
+    if (texts.zoomIn) { window.L.Control.Zoom.prototype.options.zoomInTitle = texts.zoomIn; }
+    if (texts.zoomOut) { window.L.Control.Zoom.prototype.options.zoomOutTitle = texts.zoomOut; }
+    window.L.Control.Attribution.prototype.options.prefix = false;
+  }
+})();
+
+/* The offline base layer (assets/basemap_china.json): land, and province outlines. */
+window.visitlens_map.baseStyle = function (feature) {
+  if (feature.properties.kind === "land") {
+    return {stroke: true, color: "#94a3b8", weight: 1, fill: true, fillColor: "#f8fafc",
+            fillOpacity: 1};
+  }
+  return {stroke: true, color: "#cbd5e1", weight: 1, fill: false, dashArray: "4 3"};
+};
+/* Its shapes take no clicks or hovers (set before Leaflet draws them): the markers do. */
+window.visitlens_map.baseFeature = function (feature, layer) {
+  layer.options.interactive = false;
 };

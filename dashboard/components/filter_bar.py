@@ -29,6 +29,7 @@ from dash import (
 from dash.exceptions import PreventUpdate
 
 from dashboard.components import ids
+from dashboard.components.widgets import dropdown_labels
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
 from dashboard.metrics import FilterError, Filters
@@ -154,7 +155,7 @@ def build_filter_bar(
                     clearable=True,
                     searchable=True,
                     search_order="original",
-                    labels=_dropdown_labels(),
+                    labels=dropdown_labels(),
                 ),
             ]),
             html.Div(className="vl-filter vl-filter-preset", children=[
@@ -185,17 +186,6 @@ def build_filter_bar(
         ],
     )
 
-
-def _dropdown_labels() -> Any:
-    return {  # dcc.Dropdown's built-in texts
-        "select_all": _("Select all"),
-        "deselect_all": _("Deselect all"),
-        "selected_count": _("{num_selected} selected"),
-        "search": _("Search"),
-        "clear_search": _("Clear search"),
-        "clear_selection": _("Clear selection"),
-        "no_options_found": _("No matches"),
-    }
 
 
 @callback(
@@ -275,7 +265,7 @@ def build_employee_filter(page: str, scope: Scope, db: Store,
             multi=True,
             placeholder=_("All employees"),
             searchable=True,
-            labels=_dropdown_labels(),
+            labels=dropdown_labels(),
         ),
     ])
 

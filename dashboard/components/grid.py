@@ -12,9 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import dash_ag_grid as dag
-from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
+from dash.exceptions import MissingCallbackContextException
 
-from dashboard.i18n import _
+from dashboard.components.widgets import grid_text_options
 
 PAGE_ROWS = 100
 
@@ -56,11 +67,26 @@ def version_id(grid_id: str) -> str:
     return f"{grid_id}-version"
 
 
-def next_version(version: Any) -> int:
-    """The grid's version store, bumped (browser input: anything but a small int restarts)."""
+def next_version(version: Any) -> Any:
+    """The grid's version store, bumped (browser input: anything but a small int restarts).
+
+    Not on a callback's initial call (a page just loaded): its grids are new and have just
+    asked for their first rows with the filters they show, and a bump would make them ask
+    a second time (issue 15 item 15).
+    """
+    if _initial_call():
+        return no_update
     if isinstance(version, int) and not isinstance(version, bool) and 0 <= version < 2**31:
         return version + 1
     return 1
+
+
+def _initial_call() -> bool:
+    """Whether the running callback is an initial call (nothing in the page triggered it)."""
+    try:
+        return ctx.triggered_id is None and not ctx.triggered_prop_ids
+    except MissingCallbackContextException:
+        return False
 
 
 def server_grid(
@@ -86,7 +112,7 @@ def server_grid(
     }
     if row_id:
         options["getRowId"] = {"function": f"params.data.{row_id}"}
-    options["localeText"] = {"noRowsToShow": _("No rows"), "loadingOoo": _("Loading…")}
+    options.update(grid_text_options())
     options.update(extra_options or {})
     options = {k: v for k, v in options.items() if v is not None}
     return html.Div(className="vl-grid", children=[

@@ -154,8 +154,9 @@ def choose_employee(employee: Any, _changes: Any, version: Any) -> tuple[Any, An
 
 def _how(row: dict[str, Any]) -> str:
     label = _(HOW.get(row["how"], row["how"]))
-    return label + (f" · {_('from {employee}').format(employee=row['shared_from'])}"
-                    if row.get("shared_from") else "")
+    if not row.get("shared_from"):
+        return label
+    return label + " · " + _("from {employee}").format(employee=row["shared_from"])
 
 
 @callback(

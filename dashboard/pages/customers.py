@@ -33,6 +33,7 @@ from dashboard.metrics import FilterError
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 from pipelines.derive import reasons_of
+from pipelines.formats import Problem
 
 KEY = "customers"
 UNRATED = "unrated"
@@ -381,6 +382,16 @@ def _small_map(values: dict[str, Any]) -> Component:
 
 
 # -- add, edit, delete, restore (admins) ---------------------------------------------------
+FIELD_OF_COLUMN: Mapping[str, str] = {"owner_codes": "owners"}  # import column -> form field
+
+
+def problem_line(problem: Problem) -> str:
+    """A form error: the field's label as the form shows it, then the message."""
+    name = FIELD_OF_COLUMN.get(problem.column or "", problem.column or "")
+    text = translate_problem(problem, "customers")
+    return f"{_(FIELDS[name])}: {text}" if name in FIELDS else text
+
+
 FORM_FIELDS = ("code", *EDITABLE, "owners")
 
 
@@ -465,9 +476,7 @@ def save(_clicks: Any, mode: Any, *values: Any) -> tuple[Any, ...]:
         return message(_("Changed by someone else — reload the record and edit again."),
                        False), no_update, no_update, no_update
     except EditError as exc:
-        lines = [html.Li(f"{_(FIELDS.get(p.column or '', p.column or ''))}: "
-                         f"{translate_problem(p, 'customers')}") for p in exc.problems] \
-            or [html.Li(str(exc))]
+        lines = [html.Li(problem_line(p)) for p in exc.problems] or [html.Li(str(exc))]
         return html.Div(html.Ul(lines), className="vl-notice vl-notice-warning",
                         role="alert"), no_update, no_update, no_update
     return (message(_("Saved {code}.").format(code=stored["code"]), True), True,

@@ -124,7 +124,8 @@ def _summary_columns(grades: list[Any]) -> list[dict[str, Any]]:
         {"field": "name", "headerName": _("Name"), "pinned": "left", "width": 180},
         {"field": "code", "headerName": _("Code"), "pinned": "left", "width": 100},
     ]
-    for grade in grades:
+    # All grades first: the block people read, on screen without scrolling sideways.
+    for grade in sorted(grades, key=lambda g: g != metrics.ALL_GRADES):
         g = _grade_key(grade)
         columns.append({"headerName": _grade_label(grade), "children": [
             {"field": f"{g}_{m}", "headerName": _(label), "type": "numericColumn",
@@ -193,7 +194,8 @@ def update_charts(department: Any, start: Any, end: Any, buckets: Any) -> tuple[
         ]
     else:
         chips = [html.Button(_("Clear"), id=ids.CV_CLEAR, n_clicks=0, hidden=True)]
-    labels = {"avg": _("average visits"), "customers": _("customers"), "visits": _("visits")}
+    labels = {"avg": _("average visits"), "customers": _("customers"), "visits": _("visits"),
+              "grade": _("Grade"), "avg_axis": _("Average visits per customer")}
     return (figures.frequency_pie(pie, list(selected), _("customers")),
             figures.grade_bars(by_grade, _("Unrated"), labels), chips, None)
 

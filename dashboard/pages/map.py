@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import maps
 from dashboard.auth import current_scope
 from dashboard.components import ids
+from dashboard.components.basemap import base_layer
 from dashboard.components.cards import number
 from dashboard.components.filter_bar import (
     build_employee_filter,
@@ -78,6 +79,7 @@ def layout(**query: Any) -> Component:
         dl.Map(id=ids.MAP, center=[32.0, 112.0], zoom=5, trackViewport=True, className="vl-map",
                children=[
                    dl.TileLayer(url=settings.tile_url, attribution=settings.tile_attribution),
+                   base_layer(),
                    dl.GeoJSON(id=ids.MAP_POINTS, data=None,
                               pointToLayer={"variable": "visitlens_map.pointToLayer"},
                               onEachFeature={"variable": "visitlens_map.onEachFeature"}),

@@ -175,6 +175,8 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
         return {"field": field, "headerName": _(FIELD_LABELS[field]), "cellClassRules": rules,
                 **extra}
 
+    # Validity and its reasons come right after who visited whom: on screen without
+    # scrolling, which is what a reviewer of invalid visits reads first.
     columns: list[dict[str, Any]] = [
         {"field": "check_in_at", "headerName": _(FIELD_LABELS["check_in_at"]), "sortable": True,
          "width": 170, "pinned": "left"},
@@ -182,6 +184,10 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
          "sortable": True, "colId": "employee_code"},
         {"field": "customer_label", "headerName": _(FIELD_LABELS["customer_name"]),
          "sortable": True, "colId": "customer_code"},
+        {"field": "valid_label", "headerName": _(FIELD_LABELS["valid"]), "sortable": True,
+         "colId": "valid", "width": 90},
+        {"field": "reasons_label", "headerName": _(FIELD_LABELS["invalid_reasons"]),
+         "width": 200},
         {"field": "customer_address", "headerName": _(FIELD_LABELS["customer_address"]),
          "width": 220, "tooltipField": "customer_address"},
         flagged("stay_minutes", "_short", sortable=True, type="numericColumn", width=110),
@@ -195,10 +201,6 @@ def _detail_section(validity: str, reason: str, tab: str) -> html.Div:
          "width": 110},
         flagged("check_out_deviation_m", "_co_far", sortable=True, type="numericColumn",
                 width=150),
-        {"field": "valid_label", "headerName": _(FIELD_LABELS["valid"]), "sortable": True,
-         "colId": "valid", "width": 90},
-        {"field": "reasons_label", "headerName": _(FIELD_LABELS["invalid_reasons"]),
-         "width": 240},
     ]
     return html.Div(id=ids.VISITS_DETAIL_SECTION, style=_shown(tab == "detail"), children=[
         html.Div(className="vl-inline", children=[
@@ -242,7 +244,9 @@ def _curve_labels() -> dict[str, str]:
     return {"actual": _("Actual per-capita daily visits"),
             "planned": _("Planned per-capita daily visits"),
             "company": _("Company average"),
-            "completion": _("Completion rate")}
+            "completion": _("Completion rate"),
+            "per_capita": _("Visits per person per workday"),
+            "completion_axis": _("Completion rate (%)")}
 
 
 # -- callbacks ------------------------------------------------------------------------------
@@ -260,19 +264,21 @@ def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tu
         k, days = metrics.headline(db, scope, filters)
     except (ScopeError, FilterError) as exc:
         return [], _empty_figure(), refusal(exc)
+    per_capita = _("visits per person per workday")
     cards = kpi_cards([
         Kpi(_("Visits"), number(k["visits"]),
             _("{valid} valid").format(valid=number(k["valid_visits"]))),
         Kpi(_("Valid-visit share"), percent(k["valid_share"])),
         Kpi(_("Actual per-capita daily visits"), number(k["actual_per_capita"]),
             _("{heads} staff × {days} workdays").format(heads=k["headcount"],
-                                                         days=k["workdays"]), "green"),
+                                                         days=k["workdays"]), "green",
+            per_capita),
         Kpi(_("Planned per-capita daily visits"), number(k["planned_per_capita"]),
-            _("{items} plan items").format(items=number(k["plan_items"])), "pink"),
+            _("{items} plan items").format(items=number(k["plan_items"])), "pink", per_capita),
         Kpi(_("Plan completion rate"), percent(k["completion_rate"]),
             _("{done} of {items} done").format(done=number(k["plan_done"]),
                                                items=number(k["plan_items"]))),
-        Kpi(_("Company average"), number(k["company_per_capita"]), "", "blue"),
+        Kpi(_("Company average"), number(k["company_per_capita"]), "", "blue", per_capita),
     ])
     return cards, figures.three_curves(days, _curve_labels()), None
 
@@ -282,6 +288,7 @@ def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tu
     Output(ids.VISITS_DETAIL_SECTION, "style"),
     Output(ids.VISITS_TREND_SECTION, "style"),
     Input(ids.VISITS_TABS, "value"),
+    prevent_initial_call=True,  # the layout shows the right section already
 )
 def show_tab(tab: Any) -> tuple[dict[str, str], ...]:
     tab = _choice(tab, TABS, "ranking")
@@ -387,6 +394,7 @@ def open_employee(cell: Any, bar: Any) -> tuple[Any, Any, str]:
     Input(ids.VISITS_REASON, "value"),
     Input(ids.VISITS_TABS, "value"),
     State(grid.version_id(ids.VISITS_DETAIL_GRID), "data"),
+    prevent_initial_call=True,  # a new grid asks for its rows itself: one request fewer
 )
 def refresh_detail(*args: Any) -> int:
     """The detail grid fetches again when its filters change (detail tab only)."""

@@ -218,3 +218,11 @@ def test_audit_log_records_changes_and_refusals(server: LiveServer, db_path: Pat
     refused = east.call(ids.AUDIT_GRID, "getRowsResponse", {
         key(ids.AUDIT_GRID, "getRowsRequest"): request, key(ids.AUDIT_SEARCH, "value"): ""})
     assert refused.json()["response"][ids.AUDIT_GRID]["getRowsResponse"]["rowCount"] == 0
+
+
+def test_form_errors_name_the_field_as_the_form_does(boss: DashClient) -> None:
+    """An unknown owner is reported under the form's label, not the import column
+    `owner_codes` (issue 15 item 8)."""
+    bad = save(boss, {"mode": "add"}, code="C8", name="新店", owners="E404")
+    assert "E404" in bad and "负责人" in bad
+    assert "owner_codes" not in bad

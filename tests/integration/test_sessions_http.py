@@ -205,7 +205,7 @@ def test_admins_set_the_idle_timeout_on_the_settings_page(db_path: Path) -> None
              key(ids.LIMIT_CELL, "value"): 1000, key(ids.LIMIT_GPS, "value"): 500,
              key(ids.WORKDAYS, "value"): [1, 2, 3, 4, 5], key(ids.GRADES, "value"): "A, B, C, D",
              key(ids.EXPORT_DAYS, "value"): 31, key(ids.TIMEZONE, "value"): "Asia/Shanghai",
-             key(ids.SAVE, "n_clicks"): 1}
+             key(ids.API_BACKDATE, "value"): 7, key(ids.SAVE, "n_clicks"): 1}
     with live_server(db_path) as server:
         admin = dash_client(server, ADMIN.username, ADMIN.password)
         bad = admin.outputs(admin.call(ids.SAVE_RESULT, "children",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 from pathlib import Path
 
@@ -139,3 +140,20 @@ def test_parse_date() -> None:
     assert parse_date("1900-01-01") is None
     assert parse_date("2024-13-01") is None
     assert parse_date(None) is None
+
+
+def test_every_translated_literal_is_in_the_catalogs() -> None:
+    """_("...") inside an f-string is invisible to Babel's extractor (issue 15 item 8:
+    "共享 · from E00001"): the syntax tree finds every call, wherever it is written."""
+    names = set(KEYWORDS)
+    found: set[str] = set()
+    for package in ("dashboard", "pipelines"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id in names and node.args
+                        and isinstance(node.args[0], ast.Constant)
+                        and isinstance(node.args[0].value, str)):
+                    found.add(node.args[0].value)
+    assert not sorted(found - {m.id for m in catalog("zh") if m.id and m.string})
+    assert not sorted(found - {m.id for m in catalog("en") if m.id})
