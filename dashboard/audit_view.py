@@ -44,6 +44,51 @@ ROLE_LABELS: Mapping[str, str] = {"admin": N_("Administrator"), "supervisor": N_
 HOLIDAY_KINDS: Mapping[str, str] = {"off": N_("Day off"), "work": N_("Working day")}
 
 
+# Actions are stored as `record.verb` codes (pipelines.audit); a person reads them in words.
+RECORD_LABELS: Mapping[str, str] = {
+    "customer": N_("Customer"), "plan": N_("Plan"), "route": N_("Route"), "user": N_("User"),
+    "employee": N_("Employee"), "holiday": N_("Holiday"), "import": N_("Import"),
+    "settings": N_("Settings"), "share": N_("Share"), "token": N_("API token"),
+    "visit": N_("Visit"), "session": N_("Sessions"), "backup": N_("Backup"),
+    "audit": N_("Audit log"), "database": N_("Database"), "export": N_("Export"),
+}
+VERB_LABELS: Mapping[str, str] = {
+    "add": N_("add"), "create": N_("create"), "update": N_("change"), "save": N_("save"),
+    "edit": N_("change"), "set": N_("set"), "delete": N_("delete"), "restore": N_("restore"),
+    "bind": N_("bind"), "unbind": N_("unbind"), "assign": N_("assign"),
+    "unassign": N_("unassign"), "schedule": N_("add to calendar"),
+    "password": N_("password change"), "role": N_("role change"),
+    "activate": N_("activate"), "deactivate": N_("deactivate"), "revoke": N_("revoke"),
+    "issue": N_("issue"), "check_out": N_("check-out"), "end_all": N_("log out everywhere"),
+    "download": N_("download"), "read": N_("read"), "run": N_("import"),
+    "detect": N_("detect"), "file": N_("upload"), "poll": N_("progress"),
+    "problems": N_("problems"), "choose": N_("choose kind"),
+}
+DENIED_LABEL = N_("Refused")
+
+
+def action_label(code: Any) -> str:
+    """A stored action (`customer.update`, `denied`) in the reader's words; an unknown part
+    keeps its code, so nothing is hidden."""
+    if not isinstance(code, str) or not code:
+        return display.MISSING
+    if code == "denied":
+        return _(DENIED_LABEL)
+    record, _dot, verb = code.partition(".")
+    if not verb:
+        return _(RECORD_LABELS[record]) if record in RECORD_LABELS else record
+    return _("{record}: {verb}").format(
+        record=_(RECORD_LABELS[record]) if record in RECORD_LABELS else record,
+        verb=_(VERB_LABELS[verb]) if verb in VERB_LABELS else verb)
+
+
+def codes_matching(text: str, stored: list[str]) -> list[str]:
+    """The stored action and record codes whose words contain `text` (case folded): a
+    search in the reader's language finds what the log stores as codes."""
+    wanted = text.casefold()
+    return [c for c in stored if wanted and wanted in action_label(c).casefold()]
+
+
 def _parsed(text: Any) -> Any:
     if not isinstance(text, str) or not text:
         return None

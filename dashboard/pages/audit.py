@@ -75,8 +75,10 @@ def rows(request: Any, search: Any) -> tuple[dict[str, Any], str]:
     except NotAllowed:
         return grid.response([], 0), ""
     text = search.strip()[:100] if isinstance(search, str) else ""
-    params = {"search": text, "pattern": like_pattern(text)}
     db = get_db()
+    stored = [str(c) for c in query(db, "audit_codes", {})["code"]] if text else []
+    params = {"search": text, "pattern": like_pattern(text),
+              "codes": audit_view.codes_matching(text, stored)}
     total = int(query(db, "audit_count", params)["total"].iloc[0])
     frame = query(db, "audit_page", params | {"limit": block.limit, "offset": block.start})
     fields = ["username", "action", "entity", "entity_key"]
@@ -85,6 +87,8 @@ def rows(request: Any, search: Any) -> tuple[dict[str, Any], str]:
     for row, logged, before, after in zip(rows, frame["logged_at"], frame["before_json"],
                                           frame["after_json"], strict=True):
         row["logged_at"] = display.company_time(logged, zone)
+        row["action"] = audit_view.action_label(row["action"])
+        row["entity"] = audit_view.action_label(row["entity"])
         row["before_json"], row["after_json"] = audit_view.readable(before, after)
     return grid.response(rows, total), _(
         "{count} entries").format(count=number(total))

@@ -43,7 +43,7 @@ def open_as(server: LiveServer, chromium: Any, user: Login) -> Iterator[Any]:
     tab.goto(server.url + "/login")
     tab.fill("#username", user.username)
     tab.fill("#password", user.password)
-    tab.click("button[type=submit]")
+    tab.click(".vl-login-card button[type=submit]")
     tab.wait_for_url("**/visits**")
     try:
         yield tab

@@ -8,9 +8,6 @@ the word comes from the data (codes and names read from the database), from the 
 own Chinese (CSV, Excel, GPS) or is a name (the app's, the languages' in the switch, the
 configured tile attribution). A
 screenshot of every page x role x language goes to test-artifacts/every-page/.
-
-Defects that other work owns are listed in KNOWN_* with the issue item that fixes them; the
-coordinator removes an entry once its fix is merged (the test then guards it).
 """
 
 from __future__ import annotations
@@ -40,15 +37,6 @@ PAGES = ("/visits", "/customers/visited", "/map", "/customers", "/customers/impo
 REPORTS = ("/visits", "/customers/visited", "/map")  # with the shared date range picker
 LANGUAGES = {"zh": "zh-CN", "en": "en-US"}  # the browser's language picks the app's
 
-# Known defects owned by other work (remove an entry when its fix is merged):
-# issue 15 item 6: /assignments logs a Dash ReferenceError for non-admins (revoke picker).
-KNOWN_CONSOLE_ERRORS: dict[tuple[str, str], str] = {
-    ("/assignments", "supervisor"): "vl-assign-revoke-pick",
-    ("/assignments", "analyst"): "vl-assign-revoke-pick",
-}
-# issue 15 item 7: the audit log shows raw action codes and raw JSON before/after values;
-# on /audit the words of those columns (read from audit_log) are tolerated until then.
-KNOWN_RAW_AUDIT_PAGE = "/audit"
 
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -83,7 +71,6 @@ class World:
 
     path: Path
     data_words: frozenset[str]
-    audit_words: frozenset[str]
     employees: dict[str, tuple[str, str]]  # username -> two employee codes in scope
 
 
@@ -110,7 +97,6 @@ DATA_SQL = (
     "SELECT filename FROM import_history",
     "SELECT value FROM settings WHERE key NOT IN ('demo', 'secret_key')",
 )
-AUDIT_SQL = "SELECT unnest([action, entity, before_json, after_json]) FROM audit_log"
 
 
 def _two_employees(con: duckdb.DuckDBPyConnection, department: str | None) -> tuple[str, str]:
@@ -128,11 +114,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     con = duckdb.connect(str(path), read_only=True)
     try:
         data = [v for sql in DATA_SQL for v in _column_values(con, sql)]
-        audit = _column_values(con, AUDIT_SQL)
         employees = {user: _two_employees(con, dep) for user, _pw, _role, dep in LOGINS}
     finally:
         con.close()
-    return World(path, frozenset(_words(data)), frozenset(_words(audit)), employees)
+    return World(path, frozenset(_words(data)), employees)
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +165,7 @@ def _login(page: Any, server: LiveServer, user: str, password: str) -> None:
     page.goto(server.url + "/login")
     page.fill("#username", user)
     page.fill("#password", password)
-    page.click("button[type=submit]")
+    page.click(".vl-login-card button[type=submit]")
     page.wait_for_url(re.compile(r".*/visits.*"))
 
 
@@ -236,13 +221,9 @@ def test_every_page_every_role_both_languages(
                     texts = page.evaluate(VISIBLE_TEXT) + _widget_texts(
                         page, path, shots / f"{name}-calendar.png")
                     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-                    known = KNOWN_CONSOLE_ERRORS.get((path, user))
-                    real = [e for e in errors if not (known and known in e)]
-                    if real:
-                        failures.append(f"{name}: console errors {real}")
-                    ok = allowed[lang] | (
-                        world.audit_words if path == KNOWN_RAW_AUDIT_PAGE else set())
-                    foreign = foreign_words(texts, lang, ok)
+                    if errors:
+                        failures.append(f"{name}: console errors {list(errors)}")
+                    foreign = foreign_words(texts, lang, allowed[lang])
                     if foreign:
                         failures.append(f"{name}: not in {lang}: {foreign}")
             finally:

@@ -92,7 +92,7 @@ def measure(db_path: Path, src: Path, runs: int) -> dict[str, dict[str, float]]:
                 page.goto(running.url + "/login")
                 page.fill("#username", "admin")
                 page.fill("#password", "visitlens-admin")
-                page.click("button[type=submit]")
+                page.click(".vl-login-card button[type=submit]")
                 page.wait_for_url("**/visits**")
                 page.wait_for_load_state("networkidle")
                 cold_page = context.new_page()  # logged in, and its HTTP cache emptied:
