@@ -16,10 +16,11 @@ from dashboard.components.cards import number
 from dashboard.components.filter_bar import like_pattern
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
-from dashboard.i18n import _
+from dashboard.i18n import N_, _
 from dashboard.sql import query
 
 KEY = "audit"
+LOCAL_OPERATOR = N_("(command line)")  # changes made with `visitlens` on the server
 
 
 def layout(**query_args: Any) -> Component:
@@ -87,6 +88,7 @@ def rows(request: Any, search: Any) -> tuple[dict[str, Any], str]:
     for row, logged, before, after in zip(rows, frame["logged_at"], frame["before_json"],
                                           frame["after_json"], strict=True):
         row["logged_at"] = display.company_time(logged, zone)
+        row["username"] = row["username"] or _(LOCAL_OPERATOR)
         row["action"] = audit_view.action_label(row["action"])
         row["entity"] = audit_view.action_label(row["entity"])
         row["before_json"], row["after_json"] = audit_view.readable(before, after)
