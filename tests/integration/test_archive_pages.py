@@ -209,11 +209,17 @@ def test_audit_log_records_changes_and_refusals(server: LiveServer, db_path: Pat
         key(ids.AUDIT_GRID, "getRowsRequest"): request, key(ids.AUDIT_SEARCH, "value"): ""})
     rows = response.json()["response"][ids.AUDIT_GRID]["getRowsResponse"]["rowData"]
     actions = {(r["username"], r["action"]) for r in rows}
-    for expected in (("boss", "customer.add"), ("boss", "customer.update"),
-                     ("boss", "customer.delete"), ("boss", "customer.restore"),
-                     ("boss", "customer.bind"), ("boss", "share.add"),
-                     ("boss", "share.revoke"), ("east", "denied")):
+    # Stored as codes (customer.add, share.revoke, denied), read in the user's words.
+    for expected in (("boss", "客户：新增"), ("boss", "客户：修改"),
+                     ("boss", "客户：删除"), ("boss", "客户：恢复"),
+                     ("boss", "客户：绑定"), ("boss", "共享：新增"),
+                     ("boss", "共享：撤销"), ("east", "已拒绝")):
         assert expected in actions, expected
+    # A search in those words finds the codes: only the refusals.
+    searched = boss.call(ids.AUDIT_GRID, "getRowsResponse", {
+        key(ids.AUDIT_GRID, "getRowsRequest"): request, key(ids.AUDIT_SEARCH, "value"): "拒绝"})
+    found = searched.json()["response"][ids.AUDIT_GRID]["getRowsResponse"]["rowData"]
+    assert found and {r["action"] for r in found} == {"已拒绝"}
     east = dash_client(server, "east", "password-2")
     refused = east.call(ids.AUDIT_GRID, "getRowsResponse", {
         key(ids.AUDIT_GRID, "getRowsRequest"): request, key(ids.AUDIT_SEARCH, "value"): ""})
