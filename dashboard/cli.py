@@ -214,12 +214,13 @@ def _date(text: str) -> date:
 
 def report_frame(db: Store, args: argparse.Namespace) -> pd.DataFrame:
     """Run one report for the command line, in the scope of --as (else everything)."""
-    from dashboard import metrics
+    from dashboard.reports import metrics
+    from dashboard.reports.filters import Filters
     from dashboard.scope import operator_scope, scope_for_username
 
     scope = scope_for_username(db, args.as_user) if args.as_user else operator_scope(db)
-    filters = metrics.Filters(args.date_from, args.date_to, args.department,
-                              tuple(args.employee or ()))
+    filters = Filters(args.date_from, args.date_to, args.department,
+                      tuple(args.employee or ()))
     if args.report == "ranking":
         return metrics.ranking(db, scope, filters, sort=args.sort or "visits")
     if args.report == "detail":
@@ -235,7 +236,7 @@ def report_frame(db: Store, args: argparse.Namespace) -> pd.DataFrame:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from dashboard import output
-    from dashboard.metrics import FilterError
+    from dashboard.reports.filters import FilterError
     from dashboard.scope import ScopeError
 
     with _open(args) as db:

@@ -17,8 +17,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import archive, display, output
-from dashboard.archive import ArchiveFilters
+from dashboard import display, output
 from dashboard.auth import NotAllowed, current_scope, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.cards import number
@@ -29,7 +28,9 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db, get_settings
 from dashboard.exports import ExportTable
 from dashboard.i18n import N_, _, translate_problem
-from dashboard.metrics import FilterError
+from dashboard.reports import archive
+from dashboard.reports.archive import ArchiveFilters
+from dashboard.reports.filters import FilterError
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 from pipelines.derive import reasons_of

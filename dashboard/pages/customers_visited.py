@@ -3,7 +3,7 @@
 Frequency pie (click slices to narrow the page to those buckets), average visits per
 grade, the summary table by department or by person with the totals row pinned on top,
 and the customer list, neglected customers first. Scope from the server-side user on
-every callback; numbers from dashboard.metrics (the same as `visitlens report`).
+every callback; numbers from dashboard.reports.metrics (the same as `visitlens report`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, metrics, output
+from dashboard import figures, output
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
 from dashboard.components.cards import number
@@ -27,7 +27,8 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable, frame_table
 from dashboard.i18n import N_, _
-from dashboard.metrics import FilterError, Filters
+from dashboard.reports import metrics
+from dashboard.reports.filters import FilterError, Filters
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 

@@ -1,7 +1,7 @@
 """客户分布 (/map): where the scope's customers are, coloured by employee or by recency.
 
 The server answers each pan and zoom with the customers in the visible box — one by one
-when few, else binned into cells (dashboard.maps) — so the browser never holds the whole
+when few, else binned into cells (dashboard.reports.maps) — so the browser never holds the whole
 population. Selection (department, employees, grades, buckets, colouring, dates) is in
 the address bar; the scope comes from the server-side user on every callback.
 """
@@ -16,7 +16,6 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import maps
 from dashboard.auth import current_scope
 from dashboard.components import ids
 from dashboard.components.basemap import base_layer
@@ -32,8 +31,9 @@ from dashboard.components.notices import refusal
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db, get_settings
 from dashboard.i18n import N_, _
-from dashboard.maps import MapSelection
-from dashboard.metrics import FilterError
+from dashboard.reports import maps
+from dashboard.reports.filters import FilterError
+from dashboard.reports.maps import MapSelection
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 

@@ -2,7 +2,7 @@
 
 Every callback resolves the Scope from the logged-in user on the server; the browser's
 department and employee ids are only filters inside it (metrics refuses others). Numbers
-come from dashboard.metrics, the same functions as `visitlens report`.
+come from dashboard.reports.metrics, the same functions as `visitlens report`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import display, figures, metrics, output
+from dashboard import display, figures, output
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
 from dashboard.components.cards import Kpi, kpi_cards
@@ -34,7 +34,8 @@ from dashboard.context import get_db
 from dashboard.display import REASON_LABELS, number, percent
 from dashboard.exports import ExportTable, frame_table
 from dashboard.i18n import N_, _
-from dashboard.metrics import FilterError, Filters
+from dashboard.reports import lookups, metrics
+from dashboard.reports.filters import FilterError, Filters
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 from pipelines.derive import REASONS
@@ -321,10 +322,7 @@ def update_ranking(department: Any, start: Any, end: Any, employees: Any, sort: 
 
 def _department_names(db: Any, frame: Any) -> list[str]:
     """The department name of each ranking row (its code where the name is missing)."""
-    from dashboard.sql import query
-
-    names = query(db, "department_names", {"codes": sorted(set(frame["department_code"]))})
-    by_code = dict(zip(names["code"], names["name"], strict=True))
+    by_code = lookups.department_names(db, list(frame["department_code"]))
     return [by_code.get(code, code) for code in frame["department_code"]]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import grimp
 from importlinter import configuration
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
+from importlinter.contracts.forbidden import ForbiddenContract
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,10 +22,24 @@ def _contracts() -> list[dict[str, Any]]:
     return list(config["contracts"])
 
 
-def _contract(kind: str) -> dict[str, Any]:
-    found = [c for c in _contracts() if c["type"] == kind]
-    assert len(found) == 1, f"one {kind} contract expected, found {len(found)}"
+def _contract(kind: str, name_starts: str = "") -> dict[str, Any]:
+    found = [c for c in _contracts() if c["type"] == kind and c["name"].startswith(name_starts)]
+    assert len(found) == 1, f"one {kind} contract {name_starts!r} expected, found {len(found)}"
     return found[0]
+
+
+CONTRACT_TYPES: dict[str, Any] = {"acyclic_siblings": AcyclicSiblingsContract,
+                                  "forbidden": ForbiddenContract}
+
+
+def _kept(options: dict[str, Any], graph: grimp.ImportGraph) -> bool:
+    """Whether one contract of pyproject.toml holds on this graph (as lint-imports checks)."""
+    configuration.configure()  # what lint-imports sets up before checking
+    contract = CONTRACT_TYPES[options["type"]](
+        name=options["name"], session_options={"root_packages": ["pipelines", "dashboard"]},
+        contract_options={k: str(v).lower() if isinstance(v, bool) else v  # as read by lint-imports
+                          for k, v in options.items() if k not in ("name", "type")})
+    return bool(contract.check(graph, verbose=False).kept)
 
 
 def test_every_import_contract_is_kept() -> None:
@@ -43,7 +58,7 @@ def test_every_import_contract_is_kept() -> None:
 
 def test_contract_is_not_vacuous() -> None:
     """The contract names the UI packages, so a new `import dash` in pipelines would break it."""
-    contract = _contract("forbidden")
+    contract = _contract("forbidden", "The write side")
     assert contract["source_modules"] == ["pipelines"]
     for module in ("dashboard", "dash", "plotly", "flask"):
         assert module in contract["forbidden_modules"]
@@ -55,12 +70,7 @@ def _pipelines_graph() -> grimp.ImportGraph:
 
 
 def _acyclic_kept(graph: grimp.ImportGraph) -> bool:
-    configuration.configure()  # what lint-imports sets up before checking
-    options = _contract("acyclic_siblings")
-    contract = AcyclicSiblingsContract(
-        name=options["name"], session_options={"root_packages": ["pipelines", "dashboard"]},
-        contract_options={k: v for k, v in options.items() if k not in ("name", "type")})
-    return bool(contract.check(graph, verbose=False).kept)
+    return _kept(_contract("acyclic_siblings"), graph)
 
 
 def test_write_side_cycle_breaks_the_contract() -> None:
@@ -78,6 +88,22 @@ def test_write_side_cycle_breaks_the_contract() -> None:
         assert not _acyclic_kept(graph), f"{importer} -> {imported} went unnoticed"
 
 
+def test_read_sql_outside_reports_breaks_the_contract() -> None:
+    """Only dashboard.reports imports the SQL door: the contract holds today and breaks
+    when a page, the API, the command line or an export imports it (as pages/visits.py
+    once did to read department names), while the reports' own modules may."""
+    options = _contract("forbidden", "Only dashboard.reports")
+    assert _kept(options, _pipelines_graph())
+    for importer in ("dashboard.pages.visits", "dashboard.api", "dashboard.cli",
+                     "dashboard.archive_export", "dashboard.components.filter_bar"):
+        graph = _pipelines_graph()
+        graph.add_import(importer=importer, imported="dashboard.reports.sql")
+        assert not _kept(options, graph), f"{importer} -> dashboard.reports.sql went unnoticed"
+    graph = _pipelines_graph()
+    graph.add_import(importer="dashboard.reports.maps", imported="dashboard.reports.sql")
+    assert _kept(options, graph)
+
+
 def test_the_store_is_typed_strictly() -> None:
     """mypy's strict flags stay on for the Store protocol, both engines and the write
     side's ordering (`make lint` runs mypy with them)."""
@@ -93,8 +119,8 @@ def test_the_store_is_typed_strictly() -> None:
 
 
 def test_queries_are_parameterised_files() -> None:
-    """Every named query is a file of its own under dashboard/queries, one statement each."""
-    for path in (ROOT / "dashboard" / "queries").glob("*.sql"):
+    """Every named query is a file of its own under dashboard/reports/queries, one statement each."""
+    for path in (ROOT / "dashboard" / "reports" / "queries").glob("*.sql"):
         lines = [line.split("--")[0] for line in path.read_text("utf-8").splitlines()]
         body = "\n".join(lines).strip().rstrip(";")
         assert ";" not in body, f"{path.name} holds more than one statement"

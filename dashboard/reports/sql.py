@@ -1,6 +1,8 @@
-"""Named, parameterised queries: dashboard/queries/NAME.sql, one SELECT per file.
+"""Named, parameterised queries: dashboard/reports/queries/NAME.sql, one SELECT per file.
 
 The read side reaches SQL only through :func:`query`; no SQL is ever built from user text.
+Only `dashboard.reports` imports this module (an import-linter contract): everything else
+asks a report function.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pipelines.store import Params, Store
 @cache
 def load_sql(name: str) -> str:
     """The text of queries/NAME.sql (read once per process; files do not change)."""
-    return resources.files("dashboard").joinpath("queries", f"{name}.sql").read_text("utf-8")
+    folder = resources.files("dashboard.reports").joinpath("queries")
+    return folder.joinpath(f"{name}.sql").read_text("utf-8")
 
 
 def query(db: Store, name: str, params: Params = None) -> pd.DataFrame:

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from dashboard import metrics
-from dashboard.metrics import FilterError, Filters, params_for
+from dashboard.reports import metrics
+from dashboard.reports.filters import FilterError, Filters
+from dashboard.reports.metrics import params_for
+from dashboard.reports.sql import query
 from dashboard.scope import Scope
-from dashboard.sql import query
 from pipelines import geo
 from pipelines.store import Store
 
