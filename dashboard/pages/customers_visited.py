@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, output
+from dashboard import figures, output, reports
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
 from dashboard.components.cards import number
@@ -229,7 +229,7 @@ def toggle_bucket(click: Any, _clear: Any, current: Any) -> list[str]:
 def _wide_rows(frame: Any) -> list[dict[str, Any]]:
     """Long summary rows (one per row and grade) -> one grid row per department/person."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for record in output.records(frame, list(output.REPORT_FIELDS["summary"])):
+    for record in output.records(frame, list(reports.get("summary").fields)):
         row = rows.setdefault((record["row_type"], record["code"]), {
             "row_type": record["row_type"], "code": record["code"],
             "name": record["name"] or _("All")})

@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import display, figures, output
+from dashboard import display, figures, output, reports
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
 from dashboard.components.cards import Kpi, kpi_cards
@@ -33,8 +33,8 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.display import REASON_LABELS, number, percent
 from dashboard.exports import ExportTable, frame_table
-from dashboard.i18n import N_, _
-from dashboard.reports import lookups, metrics
+from dashboard.i18n import _
+from dashboard.reports import lookups, metrics, standard
 from dashboard.reports.filters import FilterError, Filters
 from dashboard.scope import ScopeError
 from pipelines import business_settings
@@ -45,37 +45,10 @@ BAR_ROWS = 15  # employees in the ranking bar chart
 TABS = ("ranking", "detail", "trend")
 VALIDITY = ("all", "valid", "invalid")
 
-FIELD_LABELS: Mapping[str, str] = {
-    "rank": N_("Rank"),
-    "employee_code": N_("Employee code"),
-    "employee_name": N_("Employee"),
-    "department_code": N_("Department code"),
-    "department_name": N_("Department"),
-    "visits": N_("Visits"),
-    "valid_visits": N_("Valid visits"),
-    "daily_avg": N_("Daily average"),
-    "planned": N_("Planned"),
-    "planned_done": N_("Planned and done"),
-    "completion_rate": N_("Completion rate"),
-    "customers_visited": N_("Customers visited"),
-    "avg_stay_minutes": N_("Average stay (min)"),
-    "visit_id": N_("Visit ID"),
-    "customer_code": N_("Customer code"),
-    "customer_name": N_("Customer"),
-    "customer_deleted": N_("Customer deleted"),
-    "customer_address": N_("Address"),
-    "check_in_at": N_("Check-in time"),
-    "check_out_at": N_("Check-out time"),
-    "stay_minutes": N_("Stay (min)"),
-    "check_in_source": N_("Check-in source"),
-    "check_in_deviation_m": N_("Check-in deviation (m)"),
-    "check_out_source": N_("Check-out source"),
-    "check_out_deviation_m": N_("Check-out deviation (m)"),
-    "valid": N_("Valid"),
-    "invalid_reasons": N_("Reasons"),
-}
+FIELD_LABELS: Mapping[str, str] = standard.LABELS
+RANKING_FIELDS = reports.get("ranking").fields
 RANKING_EXPORT_FIELDS = ("rank", "employee_code", "employee_name", "department_code",
-                         "department_name", *[f for f in output.REPORT_FIELDS["ranking"] if f
+                         "department_name", *[f for f in RANKING_FIELDS if f
                                               not in ("rank", "employee_code", "employee_name",
                                                       "department_code")])
 DETAIL_EXPORT_FIELDS = ("visit_id", "check_in_at", "check_out_at", "employee_code",
@@ -327,7 +300,7 @@ def _department_names(db: Any, frame: Any) -> list[str]:
 
 
 def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
-    rows = output.records(frame, [*output.REPORT_FIELDS["ranking"]])
+    rows = output.records(frame, [*RANKING_FIELDS])
     names = _department_names(db, frame)
     # The rate text comes from the unrounded fraction (records() rounds to 2 decimals).
     for row, name, rate in zip(rows, names, frame["completion_rate"], strict=True):
