@@ -96,7 +96,7 @@ def _display(lons: Any, lats: Any, coords: str) -> tuple[np.ndarray, np.ndarray]
 
 def cell_degrees(zoom: int) -> float:
     """The bin size for a zoom level: about CELL_PIXELS screen pixels (256-pixel tiles)."""
-    return 360.0 / (2 ** max(0, min(zoom, 22))) / 256 * CELL_PIXELS
+    return 360.0 / float(2 ** max(0, min(zoom, 22))) / 256 * CELL_PIXELS
 
 
 def _inside_cell(mean: Any, cell_index: Any, zoom: int) -> Any:

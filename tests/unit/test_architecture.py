@@ -12,6 +12,8 @@ import grimp
 from importlinter import configuration
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
 from importlinter.contracts.forbidden import ForbiddenContract
+from importlinter.contracts.independence import IndependenceContract
+from importlinter.contracts.layers import LayersContract
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +31,9 @@ def _contract(kind: str, name_starts: str = "") -> dict[str, Any]:
 
 
 CONTRACT_TYPES: dict[str, Any] = {"acyclic_siblings": AcyclicSiblingsContract,
-                                  "forbidden": ForbiddenContract}
+                                  "forbidden": ForbiddenContract,
+                                  "independence": IndependenceContract,
+                                  "layers": LayersContract}
 
 
 def _kept(options: dict[str, Any], graph: grimp.ImportGraph) -> bool:
@@ -104,15 +108,54 @@ def test_read_sql_outside_reports_breaks_the_contract() -> None:
     assert _kept(options, graph)
 
 
+# In no layer on purpose: every layer may use them and they import nothing of dashboard.
+SHARED = {"dashboard.i18n", "dashboard.settings"}
+
+
+def _layered_modules(options: dict[str, Any]) -> set[str]:
+    return {m.strip() for layer in options["layers"] for m in layer.replace("|", ":").split(":")}
+
+
+def test_every_dashboard_module_has_a_layer() -> None:
+    """A new top-level module of dashboard must be placed in a layer (or be shared), else
+    the layers contract would not see it."""
+    graph = _pipelines_graph()
+    tops = {".".join(m.split(".")[:2]) for m in graph.modules
+            if m.startswith("dashboard.")}
+    assert tops - _layered_modules(_contract("layers")) == SHARED
+
+
+def test_imports_up_the_layers_break_the_contract() -> None:
+    """Reports do not import output or the web, output does not import the web, the
+    pipelines import nothing above; and the API and the pages stay apart."""
+    layers = _contract("layers")
+    assert _kept(layers, _pipelines_graph())
+    for importer, imported in (("dashboard.reports.metrics", "dashboard.output"),
+                               ("dashboard.reports.archive", "dashboard.components.filter_bar"),
+                               ("dashboard.exports", "dashboard.pages.visits"),
+                               ("dashboard.archive_export", "dashboard.cli"),
+                               ("pipelines.plans", "dashboard.scope")):
+        graph = _pipelines_graph()
+        graph.add_import(importer=importer, imported=imported)
+        assert not _kept(layers, graph), f"{importer} -> {imported} went unnoticed"
+    apart = _contract("independence")
+    assert _kept(apart, _pipelines_graph())
+    graph = _pipelines_graph()
+    graph.add_import(importer="dashboard.api", imported="dashboard.pages.plans")
+    assert not _kept(apart, graph)
+
+
 def test_the_store_is_typed_strictly() -> None:
-    """mypy's strict flags stay on for the Store protocol, both engines and the write
-    side's ordering (`make lint` runs mypy with them)."""
+    """mypy's strict flags stay on for the Store protocol, both engines, the write
+    side's ordering, the permission door and the read model (`make lint` runs mypy)."""
     with (ROOT / "pyproject.toml").open("rb") as handle:
         overrides = tomllib.load(handle)["tool"]["mypy"]["overrides"]
     strict = [o for o in overrides if o.get("disallow_untyped_defs")]
     modules = {m for o in strict for m in o["module"]}
     assert {"pipelines.store", "pipelines.db", "pipelines.clickhouse.database",
-            "pipelines.refresh", "pipelines.upgrade", "pipelines.migrations"} <= modules
+            "pipelines.refresh", "pipelines.upgrade", "pipelines.migrations",
+            "pipelines.policy", "dashboard.scope", "dashboard.reports",
+            "dashboard.reports.*"} <= modules
     for flag in ("disallow_untyped_calls", "disallow_any_generics", "warn_return_any",
                  "disallow_incomplete_defs", "strict_equality"):
         assert all(o.get(flag) for o in strict), flag
