@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.auth import current_scope
 from dashboard.components import ids
 from dashboard.components.basemap import base_layer
+from dashboard.components.callbacks import ReportCall, keep_outputs, report_callback
 from dashboard.components.cards import number
 from dashboard.components.filter_bar import (
     build_employee_filter,
@@ -34,7 +35,6 @@ from dashboard.i18n import N_, _
 from dashboard.reports import maps
 from dashboard.reports.filters import FilterError
 from dashboard.reports.maps import MapSelection
-from dashboard.scope import ScopeError
 from pipelines import business_settings
 
 KEY = "map"
@@ -149,17 +149,13 @@ def _legend(hideout: dict[str, Any]) -> list[Any]:
     Input(ids.MAP, "bounds"),
     Input(ids.MAP, "zoom"),
 )
-def draw(department: Any, start: Any, end: Any, employees: Any, grades: Any, buckets: Any,
-         colour: Any, bounds: Any, zoom: Any) -> tuple[Any, ...]:
+@report_callback(_selection, lambda exc, *_: (None, dash.no_update, [], refusal(exc)))
+def draw(call: ReportCall[maps.MapSelection], bounds: Any, zoom: Any) -> tuple[Any, ...]:
     """The customers of the visible box: markers when few, server-side cells otherwise."""
-    db, scope = get_db(), current_scope()
-    try:
-        selection = _selection(department, start, end, employees, grades, buckets, colour)
-        box = maps.Box.from_leaflet(bounds if bounds else CHINA)
-        level = int(zoom) if isinstance(zoom, (int, float)) and 0 <= zoom <= 22 else 5
-        layer = maps.layer(db, scope, selection, box, level, get_settings().tile_coords)
-    except (ScopeError, FilterError) as exc:
-        return None, dash.no_update, [], refusal(exc)
+    db, scope, selection = call.db, call.scope, call.filters
+    box = maps.Box.from_leaflet(bounds if bounds else CHINA)
+    level = int(zoom) if isinstance(zoom, (int, float)) and 0 <= zoom <= 22 else 5
+    layer = maps.layer(db, scope, selection, box, level, get_settings().tile_coords)
     names = {o["value"]: o["label"] for o in employee_options(
         db, scope, "", list(selection.filters.employees))}
     hideout = _hideout(selection, names)
@@ -172,19 +168,21 @@ def draw(department: Any, start: Any, end: Any, employees: Any, grades: Any, buc
     return layer, hideout, _legend(hideout), status
 
 
+def _recency_selection(department: Any, start: Any, end: Any, employees: Any, grades: Any,
+                       buckets: Any) -> maps.MapSelection:
+    """The selection whose extent the map fits (the colouring does not move it)."""
+    return _selection(department, start, end, employees, grades, buckets, "recency")
+
+
 @callback(
     Output(ids.MAP, "viewport"),
     *SELECTION_INPUTS[:6],
     prevent_initial_call=False,
 )
-def fit(department: Any, start: Any, end: Any, employees: Any, grades: Any,
-        buckets: Any) -> Any:
+@report_callback(_recency_selection, keep_outputs)
+def fit(call: ReportCall[maps.MapSelection]) -> Any:
     """When the selection changes, show all of its customers."""
-    try:
-        selection = _selection(department, start, end, employees, grades, buckets, "recency")
-        box = maps.extent(get_db(), current_scope(), selection, get_settings().tile_coords)
-    except (ScopeError, FilterError):
-        raise PreventUpdate from None
+    box = maps.extent(call.db, call.scope, call.filters, get_settings().tile_coords)
     if box is None:
         raise PreventUpdate
     pad = 0.02

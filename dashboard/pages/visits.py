@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import display, figures, output, reports
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
+from dashboard.components.callbacks import ReportCall, report_callback
 from dashboard.components.cards import Kpi, kpi_cards
 from dashboard.components.export import export_controls, poll_export, start_export
 from dashboard.components.filter_bar import (
@@ -35,7 +36,7 @@ from dashboard.display import REASON_LABELS, number, percent
 from dashboard.exports import ExportTable, frame_table
 from dashboard.i18n import _
 from dashboard.reports import lookups, metrics, standard
-from dashboard.reports.filters import FilterError, Filters
+from dashboard.reports.filters import Filters
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 from pipelines.derive import REASONS
@@ -230,14 +231,10 @@ def _curve_labels() -> dict[str, str]:
     Output(ids.VISITS_MESSAGE, "children"),
     *FILTER_INPUTS,
 )
-def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tuple[Any, ...]:
+@report_callback(filters_from_inputs, lambda exc: ([], _empty_figure(), refusal(exc)))
+def update_headline(call: ReportCall[Filters]) -> tuple[Any, ...]:
     """KPI cards and the three daily curves for the filters."""
-    db, scope = get_db(), current_scope()
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        k, days = metrics.headline(db, scope, filters)
-    except (ScopeError, FilterError) as exc:
-        return [], _empty_figure(), refusal(exc)
+    k, days = metrics.headline(call.db, call.scope, call.filters)
     per_capita = _("visits per person per workday")
     cards = kpi_cards([
         Kpi(_("Visits"), number(k["visits"]),
@@ -277,18 +274,16 @@ def show_tab(tab: Any) -> tuple[dict[str, str], ...]:
     Input(ids.VISITS_TABS, "value"),
     State(grid.version_id(ids.VISITS_RANKING_GRID), "data"),
 )
-def update_ranking(department: Any, start: Any, end: Any, employees: Any, sort: Any,
-                   tab: Any, version: Any) -> tuple[Any, Any]:
+@report_callback(filters_from_inputs,
+                 lambda exc, sort, tab, version: (_empty_figure(), grid.next_version(version)))
+def update_ranking(call: ReportCall[Filters], sort: Any, tab: Any,
+                   version: Any) -> tuple[Any, Any]:
     """The top-employees bar chart, and a refresh of the ranking grid (ranking tab only)."""
     if tab != "ranking":
         raise PreventUpdate
     sort = _choice(sort, metrics.RANKING_METRICS, "visits")
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        frame, _total = metrics.ranking_page(get_db(), current_scope(), filters, sort=sort,
-                                             start=0, end=BAR_ROWS)
-    except (ScopeError, FilterError):
-        return _empty_figure(), grid.next_version(version)
+    frame, _total = metrics.ranking_page(call.db, call.scope, call.filters, sort=sort,
+                                         start=0, end=BAR_ROWS)
     bars = figures.ranking_bars(frame, sort, _(FIELD_LABELS[sort]), top=BAR_ROWS)
     return bars, grid.next_version(version)
 
@@ -316,21 +311,16 @@ def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
     State(ids.VISITS_SORT, "value"),
     prevent_initial_call=True,
 )
-def ranking_rows(request: Any, department: Any, start: Any, end: Any, employees: Any,
-                 sort: Any) -> dict[str, Any]:
+@report_callback(filters_from_inputs, lambda *_: grid.response([], 0), at=1)
+def ranking_rows(call: ReportCall[Filters], request: Any, sort: Any) -> dict[str, Any]:
     """One block of the ranking (all employees are ranked; only the block travels)."""
     block = grid.parse_request(request)
     if block is None:
         raise PreventUpdate
-    db = get_db()
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        part, total = metrics.ranking_page(
-            db, current_scope(), filters, sort=_choice(sort, metrics.RANKING_METRICS, "visits"),
-            start=block.start, end=block.end)
-    except (ScopeError, FilterError):
-        return grid.response([], 0)
-    return grid.response(_ranking_rows(part, db), total)
+    part, total = metrics.ranking_page(
+        call.db, call.scope, call.filters,
+        sort=_choice(sort, metrics.RANKING_METRICS, "visits"), start=block.start, end=block.end)
+    return grid.response(_ranking_rows(part, call.db), total)
 
 
 @callback(
@@ -402,22 +392,19 @@ def _detail_rows(frame: Any) -> list[dict[str, Any]]:
     State(ids.VISITS_REASON, "value"),
     prevent_initial_call=True,
 )
-def detail_rows(request: Any, department: Any, start: Any, end: Any, employees: Any,
-                validity: Any, reason: Any) -> tuple[dict[str, Any], str]:
+@report_callback(filters_from_inputs, lambda *_: (grid.response([], 0), ""), at=1)
+def detail_rows(call: ReportCall[Filters], request: Any, validity: Any,
+                reason: Any) -> tuple[dict[str, Any], str]:
     """One block of the visit detail, sorted by the clicked column, paged in DuckDB."""
     block = grid.parse_request(request, metrics.DETAIL_SORTS)
     if block is None:
         raise PreventUpdate
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        page = metrics.detail(
-            get_db(), current_scope(), filters,
-            validity=_choice(validity, VALIDITY, "all"),
-            reason=reason if reason in REASONS else None,
-            sort=block.sort or "check_in_at", descending=block.descending,
-            offset=block.start, limit=block.limit)
-    except (ScopeError, FilterError):
-        return grid.response([], 0), ""
+    page = metrics.detail(
+        call.db, call.scope, call.filters,
+        validity=_choice(validity, VALIDITY, "all"),
+        reason=reason if reason in REASONS else None,
+        sort=block.sort or "check_in_at", descending=block.descending,
+        offset=block.start, limit=block.limit)
     count = _("{count} visits").format(count=number(page.total))
     return grid.response(_detail_rows(page.rows), page.total), count
 
@@ -428,17 +415,13 @@ def detail_rows(request: Any, department: Any, start: Any, end: Any, employees: 
     Input(ids.VISITS_GRANULARITY, "value"),
     Input(ids.VISITS_TABS, "value"),
 )
-def update_trend(department: Any, start: Any, end: Any, employees: Any, granularity: Any,
-                 tab: Any) -> Any:
+@report_callback(filters_from_inputs, lambda *_: _empty_figure())
+def update_trend(call: ReportCall[Filters], granularity: Any, tab: Any) -> Any:
     """12 months or ISO weeks ending at the range's end (trend tab only)."""
     if tab != "trend":
         raise PreventUpdate
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        trend = metrics.trend(get_db(), current_scope(), filters,
-                              _choice(granularity, ("month", "week"), "month"))
-    except (ScopeError, FilterError):
-        return _empty_figure()
+    trend = metrics.trend(call.db, call.scope, call.filters,
+                          _choice(granularity, ("month", "week"), "month"))
     return figures.trend_chart(trend, _curve_labels())
 
 
@@ -531,15 +514,11 @@ class _DetailWords:
     *FILTER_STATES,
     prevent_initial_call=True,
 )
-def export_zip(clicks: Any, department: Any, start: Any, end: Any,
-               employees: Any) -> tuple[Any, Any, bool]:
+@report_callback(filters_from_inputs, lambda exc, clicks: (None, refusal(exc), True), at=1)
+def export_zip(call: ReportCall[Filters], clicks: Any) -> tuple[Any, Any, bool]:
     """Start building the zip of ranking and detail (refused first if the range is too long)."""
-    db, scope = get_db(), current_scope()
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        metrics.group_employees(db, scope, filters)  # refuses ids outside the scope
-    except (ScopeError, FilterError) as exc:
-        return None, refusal(exc), True
+    db, scope, filters = call.db, call.scope, call.filters
+    metrics.group_employees(db, scope, filters)  # refuses ids outside the scope
     stem = _("Employee visit summary")
     name = f"{stem} {filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.zip"
     return start_export(scope, lambda: _export_tables(db, scope, filters), name,
