@@ -43,7 +43,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from dashboard.auth import login_failed, login_throttled
 from dashboard.context import DB_KEY, get_db
-from dashboard.sql import query_records
+from dashboard.reports import lookups
 from pipelines import api_tokens, business_settings, phone, throttle
 from pipelines.api_tokens import Employee, TokenInfo
 from pipelines.business_settings import BusinessSettings
@@ -511,10 +511,8 @@ def _logout(call: Call) -> tuple[BaseModel, int]:
 def _customers(call: Call) -> tuple[BaseModel, int]:
     query = cast("CustomersQuery", call.query)
     db = get_db()
-    params = {"employee": call.me.code}
-    total = int(query_records(db, "api_customers_count", params)[0]["total"])
-    rows = query_records(db, "api_customers", params | {
-        "limit": query.page_size, "offset": (query.page - 1) * query.page_size})
+    total, rows = lookups.phone_customers(db, call.me.code, query.page_size,
+                                          (query.page - 1) * query.page_size)
     items = [CustomerOut(**{**row, "last_visit_at": call.aware_or_none(row["last_visit_at"]),
                             "my_last_visit_at": call.aware_or_none(row["my_last_visit_at"])})
              for row in rows]
@@ -652,8 +650,7 @@ def _create_customer(call: Call) -> tuple[BaseModel, int]:
 
 def _plans(call: Call) -> tuple[BaseModel, int]:
     query = cast("PlansQuery", call.query)
-    rows = query_records(get_db(), "plans_between", {
-        "employee": call.me.code, "date_from": query.date_from, "date_to": query.date_to})
+    rows = lookups.plans_between(get_db(), call.me.code, query.date_from, query.date_to)
     plans: dict[int, PlanOut] = {}
     for row in rows:
         plan = plans.get(row["plan_id"])

@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard import metrics
 from dashboard.output import clean_value
+from dashboard.reports import archive, metrics
 from dashboard.scope import Scope
-from dashboard.sql import query
 from pipelines.formats import to_csv_bytes, to_xlsx_bytes
 from pipelines.store import Store
 
@@ -43,8 +42,7 @@ def _text_none(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 def customers_frame(db: Store, scope: Scope) -> pd.DataFrame:
     """The scope's non-deleted customers (CUSTOMER_FIELDS; owner_codes a sorted list)."""
-    frame = query(db, "export_customers", {"everyone": scope.everything,
-                                           "departments": scope.department_list})
+    frame = archive.customers_export(db, scope)
     frame["owner_codes"] = [list(v) for v in frame["owner_codes"]]
     text = [f for f in CUSTOMER_FIELDS if f not in ("longitude", "latitude", "owner_codes")]
     return _text_none(frame, text)[list(CUSTOMER_FIELDS)]
@@ -68,8 +66,7 @@ def person_customers_frame(db: Store, scope: Scope,
     """
     if employee is not None:
         metrics.checked_employees(db, scope, (employee,))
-    frame = query(db, "export_person_customers", {"departments": scope.department_list,
-                                                  "employee": employee})
+    frame = archive.person_customers_export(db, scope, employee)
     return _text_none(frame, PERSON_CUSTOMER_FIELDS)[list(PERSON_CUSTOMER_FIELDS)]
 
 

@@ -213,29 +213,20 @@ def _date(text: str) -> date:
 
 
 def report_frame(db: Store, args: argparse.Namespace) -> pd.DataFrame:
-    """Run one report for the command line, in the scope of --as (else everything)."""
-    from dashboard import metrics
+    """Run one registered report for the command line, in the scope of --as (else all)."""
+    from dashboard import reports
+    from dashboard.reports.filters import Filters
     from dashboard.scope import operator_scope, scope_for_username
 
     scope = scope_for_username(db, args.as_user) if args.as_user else operator_scope(db)
-    filters = metrics.Filters(args.date_from, args.date_to, args.department,
-                              tuple(args.employee or ()))
-    if args.report == "ranking":
-        return metrics.ranking(db, scope, filters, sort=args.sort or "visits")
-    if args.report == "detail":
-        return metrics.detail(db, scope, filters, limit=None).rows
-    if args.report == "trend":
-        return metrics.trend(db, scope, filters, args.granularity)
-    if args.report == "frequency":
-        return metrics.frequency(db, scope, filters)
-    if args.report == "grades":
-        return metrics.grades(db, scope, filters)
-    return metrics.summary(db, scope, filters, by=args.by)
+    filters = Filters(args.date_from, args.date_to, args.department,
+                      tuple(args.employee or ()))
+    return reports.get(args.report).frame(db, scope, filters, vars(args))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from dashboard import output
-    from dashboard.metrics import FilterError
+    from dashboard import output, reports
+    from dashboard.reports.filters import FilterError
     from dashboard.scope import ScopeError
 
     with _open(args) as db:
@@ -243,7 +234,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             frame = report_frame(db, args)
         except (ScopeError, FilterError) as exc:
             raise CliError(str(exc)) from exc
-    fields = output.REPORT_FIELDS[args.report]
+    fields = reports.get(args.report).fields
     rows = output.records(frame, fields)
     if args.format == "json":
         print(output.as_json(args.report, rows))
@@ -252,6 +243,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(output.as_table(rows, fields))
     return 0
+
+
+def _report_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """`visitlens report`: its choices and options are the registry's reports and their
+    parameters, so a new report module shows up here as it is."""
+    from dashboard import reports
+
+    registered = reports.registry()
+    rep = sub.add_parser("report", help="print a report (same numbers as the pages)")
+    rep.add_argument("report", choices=tuple(registered), help="; ".join(
+        f"{r.name}: {r.help}" for r in registered.values()))
+    rep.add_argument("--from", dest="date_from", type=_date, required=True)
+    rep.add_argument("--to", dest="date_to", type=_date, required=True)
+    rep.add_argument("--department", metavar="CODE")
+    rep.add_argument("--employee", action="append", metavar="CODE")
+    for parameter in reports.parameters().values():
+        rep.add_argument(f"--{parameter.name}", help=parameter.help,
+                         choices=parameter.choices or None, default=parameter.default,
+                         metavar=parameter.metavar)
+    rep.add_argument("--as", dest="as_user", metavar="USERNAME")
+    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rep.set_defaults(func=cmd_report)
 
 
 def _scope(db: Store, as_user: str | None) -> Scope:
@@ -481,19 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true", help="machine-readable result")
     imp.set_defaults(func=cmd_import)
 
-    rep = sub.add_parser("report", help="print a report (same numbers as the pages)")
-    rep.add_argument("report", choices=("ranking", "detail", "trend", "frequency", "grades",
-                                        "summary"))
-    rep.add_argument("--from", dest="date_from", type=_date, required=True)
-    rep.add_argument("--to", dest="date_to", type=_date, required=True)
-    rep.add_argument("--department", metavar="CODE")
-    rep.add_argument("--employee", action="append", metavar="CODE")
-    rep.add_argument("--granularity", choices=("month", "week"), default="month")
-    rep.add_argument("--by", choices=("department", "employee"), default="department")
-    rep.add_argument("--sort", metavar="METRIC")
-    rep.add_argument("--as", dest="as_user", metavar="USERNAME")
-    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    rep.set_defaults(func=cmd_report)
+    _report_parser(sub)
 
     exp = sub.add_parser("export", help="export the customer archive or the person-customer "
                          "table (in the scope of --as)")

@@ -19,22 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REPORT_FIELDS: dict[str, tuple[str, ...]] = {
-    "ranking": ("employee_code", "employee_name", "department_code", "visits", "valid_visits",
-                "daily_avg", "planned", "planned_done", "completion_rate", "customers_visited",
-                "avg_stay_minutes", "rank"),
-    "detail": ("visit_id", "employee_code", "customer_code", "customer_name", "customer_deleted",
-               "check_in_at", "check_out_at", "stay_minutes", "check_in_source",
-               "check_in_deviation_m", "check_out_source", "check_out_deviation_m", "valid",
-               "invalid_reasons"),
-    "trend": ("period", "start", "end", "workdays", "headcount", "visits", "plan_items",
-              "actual_per_capita", "planned_per_capita", "company_per_capita"),
-    "frequency": ("bucket", "customers"),
-    "grades": ("grade", "customers", "visits", "avg_visits"),
-    "summary": ("row_type", "code", "name", "grade", "customers", "visited_customers", "visits",
-                "avg_visits"),
-}
-
 
 def round2(value: float) -> float:
     """Round to 2 decimals, half away from zero, on the shortest decimal form of the float."""

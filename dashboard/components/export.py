@@ -16,7 +16,7 @@ from dashboard.context import get_jobs
 from dashboard.exports import ExportError, ExportTable, check_range, write_zip
 from dashboard.i18n import _
 from dashboard.jobs import MAX_RUNNING_PER_USER, TooManyJobs
-from dashboard.metrics import Filters
+from dashboard.reports.filters import Filters
 from dashboard.scope import Scope
 
 

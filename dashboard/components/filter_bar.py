@@ -32,9 +32,9 @@ from dashboard.components import ids
 from dashboard.components.widgets import dropdown_labels
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
-from dashboard.metrics import FilterError, Filters
+from dashboard.reports import lookups
+from dashboard.reports.filters import FilterError, Filters
 from dashboard.scope import Scope
-from dashboard.sql import query_records
 from pipelines import business_settings
 from pipelines.store import Store
 
@@ -77,12 +77,7 @@ def company_today(db: Store) -> date:
 
 def department_options(db: Store, scope: Scope) -> list[dict[str, str]]:
     """Dropdown options of the scope's departments, labelled with their path in the scope."""
-    if scope.is_empty:
-        return []
-    rows = query_records(db, "departments_in_scope", {
-        "everything": scope.everything,
-        "departments": scope.department_list,
-    })
+    rows = lookups.departments_in_scope(db, scope)
     return [{"label": PATH_SEPARATOR.join(r["path_names"]), "value": r["code"]} for r in rows]
 
 
@@ -221,24 +216,13 @@ def sync_preset(preset: str | None, start: str | None, end: str | None) -> tuple
 EMPLOYEE_OPTIONS_LIMIT = 30
 
 
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with LIKE's wildcards escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def employee_options(
     db: Store, scope: Scope, search: str | None, selected: list[str]
 ) -> list[dict[str, str]]:
     """Picker options: employees of the scope matching the search, selected ones first."""
-    if scope.is_empty:
-        return []
-    rows = query_records(db, "employees_search", {
-        "departments": scope.department_list,
-        "selected": [s for s in selected if isinstance(s, str)][:500],
-        "pattern": like_pattern((search or "").strip()[:50]),
-        "limit": EMPLOYEE_OPTIONS_LIMIT + len(selected),
-    })
+    rows = lookups.employees_matching(
+        db, scope, (search or "").strip()[:50],
+        [s for s in selected if isinstance(s, str)][:500], EMPLOYEE_OPTIONS_LIMIT + len(selected))
     inactive = _("inactive")
     return [{"label": f"{r['name']} ({r['code']})" + (f" · {inactive}"
                                                         if r["status"] != "active" else ""),

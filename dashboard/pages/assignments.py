@@ -15,7 +15,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import archive, display, metrics, output
+from dashboard import display, output
 from dashboard.auth import NotAllowed, current_scope, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.export import export_controls, poll_export, start_export
@@ -25,8 +25,8 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable
 from dashboard.i18n import N_, _
+from dashboard.reports import archive, lookups, metrics
 from dashboard.scope import Scope, ScopeError
-from dashboard.sql import query, query_records
 
 KEY = "assignments"
 HOW: Mapping[str, str] = {"direct": N_("Direct"), "shared": N_("Shared"),
@@ -139,7 +139,7 @@ def choose_employee(employee: Any, _changes: Any, version: Any) -> tuple[Any, An
         metrics.checked_employees(db, scope, (code,))
     except ScopeError:
         return grid.next_version(version), _("Not allowed: that filter is outside your scope."), []
-    shares = query_records(db, "shares_of", {"employee": code})
+    shares = lookups.shares_of(db, code)
     gives = [f"{s['to_name']} ({s['to_employee_code']})" for s in shares
              if s["from_employee_code"] == code]
     gets = [f"{s['from_name']} ({s['from_employee_code']})" for s in shares
@@ -213,7 +213,7 @@ def department_rows(request: Any, department: Any) -> dict[str, Any]:
         current_scope().check_department(department)
     except ScopeError:
         return grid.response([], 0)
-    frame = query(get_db(), "department_customers", {"department": department})
+    frame = lookups.department_customers(get_db(), department)
     rows = output.records(frame, ["customer_code", "customer_name", "grade", "address"])
     return grid.response(rows[block.start:block.end], len(rows))
 

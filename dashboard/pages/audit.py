@@ -13,11 +13,10 @@ from dashboard import audit_view, display, output
 from dashboard.auth import NotAllowed, is_admin, require_admin
 from dashboard.components import grid, ids
 from dashboard.components.cards import number
-from dashboard.components.filter_bar import like_pattern
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
-from dashboard.sql import query
+from dashboard.reports import lookups
 
 KEY = "audit"
 LOCAL_OPERATOR = N_("(command line)")  # changes made with `visitlens` on the server
@@ -77,11 +76,9 @@ def rows(request: Any, search: Any) -> tuple[dict[str, Any], str]:
         return grid.response([], 0), ""
     text = search.strip()[:100] if isinstance(search, str) else ""
     db = get_db()
-    stored = [str(c) for c in query(db, "audit_codes", {})["code"]] if text else []
-    params = {"search": text, "pattern": like_pattern(text),
-              "codes": audit_view.codes_matching(text, stored)}
-    total = int(query(db, "audit_count", params)["total"].iloc[0])
-    frame = query(db, "audit_page", params | {"limit": block.limit, "offset": block.start})
+    stored = lookups.audit_codes(db) if text else []
+    total, frame = lookups.audit_page(db, text, audit_view.codes_matching(text, stored),
+                                      block.limit, block.start)
     fields = ["username", "action", "entity", "entity_key"]
     zone = display.zone_of(db)[1]
     rows = output.records(frame, fields)

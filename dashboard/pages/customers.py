@@ -17,10 +17,10 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import archive, display, output
-from dashboard.archive import ArchiveFilters
+from dashboard import display, output
 from dashboard.auth import NotAllowed, current_scope, is_admin, require_admin
 from dashboard.components import grid, ids
+from dashboard.components.callbacks import ReportCall, report_callback
 from dashboard.components.cards import number
 from dashboard.components.export import export_controls, poll_export, start_export
 from dashboard.components.filter_bar import build_employee_filter, query_string
@@ -29,7 +29,9 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db, get_settings
 from dashboard.exports import ExportTable
 from dashboard.i18n import N_, _, translate_problem
-from dashboard.metrics import FilterError
+from dashboard.reports import archive
+from dashboard.reports.archive import ArchiveFilters
+from dashboard.reports.filters import FilterError
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 from pipelines.derive import reasons_of
@@ -235,20 +237,18 @@ def refresh_list(*args: Any) -> tuple[int, list[Any]]:
     *LIST_STATES,
     prevent_initial_call=True,
 )
-def list_rows(request: Any, search: Any, grades: Any, department: Any, owner: Any,
-              flags: Any) -> tuple[dict[str, Any], Any]:
+@report_callback(_filters, lambda *_args: (grid.response([], 0),
+                                       _("Not allowed: that filter is outside your scope.")),
+                 at=1)
+def list_rows(call: ReportCall[ArchiveFilters], request: Any) -> tuple[dict[str, Any], Any]:
     """One block of the archive list, searched, filtered, sorted and paged in DuckDB."""
     block = grid.parse_request(request, archive.SORTS)
     if block is None:
         raise PreventUpdate
-    try:
-        db = get_db()
-        rows, total = archive.search(db, current_scope(),
-                                     _filters(search, grades, department, owner, flags),
-                                     sort=block.sort or "code", descending=block.descending,
-                                     offset=block.start, limit=block.limit)
-    except (ScopeError, FilterError):
-        return grid.response([], 0), _("Not allowed: that filter is outside your scope.")
+    db = call.db
+    rows, total = archive.search(db, call.scope, call.filters,
+                                 sort=block.sort or "code", descending=block.descending,
+                                 offset=block.start, limit=block.limit)
     records = output.records(rows, ["code", "name", "grade", "owners", "department_name",
                                     "phone", "address", "deleted"])
     zone = display.zone_of(db)[1]
@@ -539,18 +539,14 @@ def delete_or_restore(confirmed: Any, restore: Any, selected: Any, changes: Any)
     *LIST_STATES,
     prevent_initial_call=True,
 )
-def export_customers(_clicks: Any, search: Any, grades: Any, department: Any, owner: Any,
-                     flags: Any) -> tuple[Any, Any, bool]:
+@report_callback(_filters, lambda *_args: (
+    None, message(_("Not allowed: that filter is outside your scope."), False), True), at=1)
+def export_customers(call: ReportCall[ArchiveFilters], _clicks: Any) -> tuple[Any, Any, bool]:
     """The customers of the current filters as CSV and XLSX (formula cells neutralised)."""
-    db, scope = get_db(), current_scope()
-    try:
-        filters = _filters(search, grades, department, owner, flags)
-        # The request checks the filters and counts (one row, as the list does); the
-        # whole search runs in the export job, never inside the request.
-        _first, total = archive.search(db, scope, filters, limit=1)
-    except (ScopeError, FilterError):
-        return None, message(_("Not allowed: that filter is outside your scope."), False), \
-            True
+    db, scope, filters = call.db, call.scope, call.filters
+    # The request checks the filters and counts (one row, as the list does); the
+    # whole search runs in the export job, never inside the request.
+    _first, total = archive.search(db, scope, filters, limit=1)
     headers = {f: _("Department code") if f == "department_code" else
                _("Department name") if f == "department_name" else _(FIELDS[f])
                for f in EXPORT_FIELDS}

@@ -46,7 +46,7 @@ from dashboard.downloads import KIND_NAMES
 from dashboard.i18n import N_, _, current_language, translate_problem
 from dashboard.jobs import Job, JobRegistry, result_codec
 from dashboard.output import records
-from dashboard.sql import query
+from dashboard.reports import lookups
 from pipelines import formats
 from pipelines.formats import FORMATS, KINDS, Problem
 from pipelines.imports import ImportResult, run_import
@@ -294,7 +294,7 @@ def _column_label(kind: str, column: str | None) -> str:
 def _history_rows() -> list[dict[str, Any]]:
     """The latest imports; their times (server clock) on the company's wall clock."""
     db = get_db()
-    frame = query(db, "import_history_list", {"limit": HISTORY_LIMIT})
+    frame = lookups.import_history(db, HISTORY_LIMIT)
     rows = records(frame, HISTORY_FIELDS)
     zone = display.zone_of(db)[1]
     for row, started in zip(rows, frame["started_at"], strict=True):

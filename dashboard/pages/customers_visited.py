@@ -3,7 +3,7 @@
 Frequency pie (click slices to narrow the page to those buckets), average visits per
 grade, the summary table by department or by person with the totals row pinned on top,
 and the customer list, neglected customers first. Scope from the server-side user on
-every callback; numbers from dashboard.metrics (the same as `visitlens report`).
+every callback; numbers from dashboard.reports.metrics (the same as `visitlens report`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import figures, metrics, output
-from dashboard.auth import current_scope
+from dashboard import figures, output, reports
 from dashboard.components import grid, ids
+from dashboard.components.callbacks import ReportCall, report_callback
 from dashboard.components.cards import number
 from dashboard.components.export import export_controls, poll_export, start_export
 from dashboard.components.filter_bar import filters_from_inputs, query_string
@@ -27,8 +27,8 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.exports import ExportTable, frame_table
 from dashboard.i18n import N_, _
-from dashboard.metrics import FilterError, Filters
-from dashboard.scope import ScopeError
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from pipelines import business_settings
 
 KEY = "customers_visited"
@@ -166,6 +166,11 @@ def _selected(buckets: Any) -> tuple[str, ...]:
     return tuple(_buckets_from(buckets, business_settings.load(get_db()).bucket_labels))
 
 
+def _no_charts(exc: Exception, *_: Any) -> tuple[Any, ...]:
+    empty = {"data": [], "layout": {"height": 320}}
+    return empty, empty, [], refusal(exc)
+
+
 @callback(
     Output(ids.CV_PIE, "figure"),
     Output(ids.CV_GRADES, "figure"),
@@ -174,17 +179,12 @@ def _selected(buckets: Any) -> tuple[str, ...]:
     *FILTER_INPUTS,
     Input(ids.CV_BUCKETS, "data"),
 )
-def update_charts(department: Any, start: Any, end: Any, buckets: Any) -> tuple[Any, ...]:
+@report_callback(_filters, _no_charts)
+def update_charts(call: ReportCall[Filters], buckets: Any) -> tuple[Any, ...]:
     """The pie (all buckets, the selected ones pulled out), grades, and the filter chip."""
-    db, scope = get_db(), current_scope()
     selected = _selected(buckets)
-    try:
-        filters = _filters(department, start, end)
-        pie = metrics.frequency(db, scope, filters)
-        by_grade = metrics.grades(db, scope, filters, selected)
-    except (ScopeError, FilterError) as exc:
-        empty = {"data": [], "layout": {"height": 320}}
-        return empty, empty, [], refusal(exc)
+    pie = metrics.frequency(call.db, call.scope, call.filters)
+    by_grade = metrics.grades(call.db, call.scope, call.filters, selected)
     chips: list[Any] = []
     if selected:
         chips = [
@@ -228,7 +228,7 @@ def toggle_bucket(click: Any, _clear: Any, current: Any) -> list[str]:
 def _wide_rows(frame: Any) -> list[dict[str, Any]]:
     """Long summary rows (one per row and grade) -> one grid row per department/person."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for record in output.records(frame, list(output.REPORT_FIELDS["summary"])):
+    for record in output.records(frame, list(reports.get("summary").fields)):
         row = rows.setdefault((record["row_type"], record["code"]), {
             "row_type": record["row_type"], "code": record["code"],
             "name": record["name"] or _("All")})
@@ -236,6 +236,11 @@ def _wide_rows(frame: Any) -> list[dict[str, Any]]:
         for measure in MEASURES:
             row[f"{g}_{measure}"] = record[measure]
     return list(rows.values())
+
+
+def _with_totals(totals: list[dict[str, Any]], options: Any, version: Any) -> tuple[Any, int]:
+    return {**(options if isinstance(options, dict) else {}),
+            "pinnedTopRowData": totals}, grid.next_version(version)
 
 
 @callback(
@@ -247,18 +252,16 @@ def _wide_rows(frame: Any) -> list[dict[str, Any]]:
     State(ids.CV_SUMMARY_GRID, "dashGridOptions"),
     State(grid.version_id(ids.CV_SUMMARY_GRID), "data"),
 )
-def update_totals(department: Any, start: Any, end: Any, by: Any, buckets: Any,
+@report_callback(_filters, lambda exc, by, buckets, options, version: _with_totals(
+    [], options, version))
+def update_totals(call: ReportCall[Filters], by: Any, buckets: Any,
                   options: Any, version: Any) -> tuple[Any, int]:
     """The totals row pinned under the header, and a refresh of the table's rows."""
     by = by if by in BY else "department"
-    try:
-        frame = metrics.summary(get_db(), current_scope(), _filters(department, start, end),
-                                by, _selected(buckets), only=slice(0, 0))
-        totals = [r for r in _wide_rows(frame) if r["row_type"] == "total"]
-    except (ScopeError, FilterError):
-        totals = []
-    return {**(options if isinstance(options, dict) else {}),
-            "pinnedTopRowData": totals}, grid.next_version(version)
+    frame = metrics.summary(call.db, call.scope, call.filters, by, _selected(buckets),
+                            only=slice(0, 0))
+    return _with_totals([r for r in _wide_rows(frame) if r["row_type"] == "total"], options,
+                        version)
 
 
 @callback(
@@ -269,20 +272,18 @@ def update_totals(department: Any, start: Any, end: Any, by: Any, buckets: Any,
     State(ids.CV_BUCKETS, "data"),
     prevent_initial_call=True,
 )
-def summary_rows(request: Any, department: Any, start: Any, end: Any, by: Any,
+@report_callback(_filters, lambda *_: grid.response([], 0), at=1)
+def summary_rows(call: ReportCall[Filters], request: Any, by: Any,
                  buckets: Any) -> dict[str, Any]:
     """One block of the summary table's department or person rows."""
     block = grid.parse_request(request)
     if block is None:
         raise PreventUpdate
     by = by if by in BY else "department"
-    try:
-        db, scope, filters = get_db(), current_scope(), _filters(department, start, end)
-        count = len(metrics.summary_rows(db, scope, filters, by))
-        frame = metrics.summary(db, scope, filters, by, _selected(buckets),
-                                only=slice(block.start, block.end))
-    except (ScopeError, FilterError):
-        return grid.response([], 0)
+    db, scope, filters = call.db, call.scope, call.filters
+    count = len(metrics.summary_rows(db, scope, filters, by))
+    frame = metrics.summary(db, scope, filters, by, _selected(buckets),
+                            only=slice(block.start, block.end))
     rows = [r for r in _wide_rows(frame) if r["row_type"] != "total"]
     return grid.response(rows, count)
 
@@ -313,19 +314,17 @@ def _list_rows(frame: Any) -> list[dict[str, Any]]:
     State(ids.CV_BUCKETS, "data"),
     prevent_initial_call=True,
 )
-def list_rows(request: Any, department: Any, start: Any, end: Any,
+@report_callback(_filters, lambda *_: (grid.response([], 0), ""), at=1)
+def list_rows(call: ReportCall[Filters], request: Any,
               buckets: Any) -> tuple[dict[str, Any], str]:
     """One block of the customer list, paged and sorted in DuckDB."""
     block = grid.parse_request(request, metrics.CUSTOMER_SORTS)
     if block is None:
         raise PreventUpdate
-    try:
-        page = metrics.customer_list(
-            get_db(), current_scope(), _filters(department, start, end), _selected(buckets),
-            sort=block.sort or "last_visit", descending=block.descending,
-            offset=block.start, limit=block.limit)
-    except (ScopeError, FilterError):
-        return grid.response([], 0), ""
+    page = metrics.customer_list(
+        call.db, call.scope, call.filters, _selected(buckets),
+        sort=block.sort or "last_visit", descending=block.descending,
+        offset=block.start, limit=block.limit)
     count = _("{count} customers").format(count=number(page.total))
     return grid.response(_list_rows(page.rows), page.total), count
 
@@ -402,15 +401,12 @@ def _export_tables(db: Any, scope: Any, filters: Filters, by: str,
     State(ids.CV_BUCKETS, "data"),
     prevent_initial_call=True,
 )
-def export_zip(_clicks: Any, department: Any, start: Any, end: Any, by: Any,
+@report_callback(_filters, lambda exc, *_: (None, refusal(exc), True), at=1)
+def export_zip(call: ReportCall[Filters], _clicks: Any, by: Any,
                buckets: Any) -> tuple[Any, Any, bool]:
-    db, scope = get_db(), current_scope()
-    try:
-        filters = _filters(department, start, end)
-        selected = _selected(buckets)
-        metrics.population_params(db, scope, filters, selected)  # refuses outside the scope
-    except (ScopeError, FilterError) as exc:
-        return None, refusal(exc), True
+    db, scope, filters = call.db, call.scope, call.filters
+    selected = _selected(buckets)
+    metrics.population_params(db, scope, filters, selected)  # refuses outside the scope
     by = by if by in BY else "department"
     name = (f"{_('Customer visited summary')} "
             f"{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.zip")

@@ -1,7 +1,7 @@
 """客户分布 (/map): where the scope's customers are, coloured by employee or by recency.
 
 The server answers each pan and zoom with the customers in the visible box — one by one
-when few, else binned into cells (dashboard.maps) — so the browser never holds the whole
+when few, else binned into cells (dashboard.reports.maps) — so the browser never holds the whole
 population. Selection (department, employees, grades, buckets, colouring, dates) is in
 the address bar; the scope comes from the server-side user on every callback.
 """
@@ -16,10 +16,10 @@ from dash import Input, Output, callback, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import maps
 from dashboard.auth import current_scope
 from dashboard.components import ids
 from dashboard.components.basemap import base_layer
+from dashboard.components.callbacks import ReportCall, keep_outputs, report_callback
 from dashboard.components.cards import number
 from dashboard.components.filter_bar import (
     build_employee_filter,
@@ -32,9 +32,9 @@ from dashboard.components.notices import refusal
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db, get_settings
 from dashboard.i18n import N_, _
-from dashboard.maps import MapSelection
-from dashboard.metrics import FilterError
-from dashboard.scope import ScopeError
+from dashboard.reports import maps
+from dashboard.reports.filters import FilterError
+from dashboard.reports.maps import MapSelection
 from pipelines import business_settings
 
 KEY = "map"
@@ -149,17 +149,13 @@ def _legend(hideout: dict[str, Any]) -> list[Any]:
     Input(ids.MAP, "bounds"),
     Input(ids.MAP, "zoom"),
 )
-def draw(department: Any, start: Any, end: Any, employees: Any, grades: Any, buckets: Any,
-         colour: Any, bounds: Any, zoom: Any) -> tuple[Any, ...]:
+@report_callback(_selection, lambda exc, *_: (None, dash.no_update, [], refusal(exc)))
+def draw(call: ReportCall[maps.MapSelection], bounds: Any, zoom: Any) -> tuple[Any, ...]:
     """The customers of the visible box: markers when few, server-side cells otherwise."""
-    db, scope = get_db(), current_scope()
-    try:
-        selection = _selection(department, start, end, employees, grades, buckets, colour)
-        box = maps.Box.from_leaflet(bounds if bounds else CHINA)
-        level = int(zoom) if isinstance(zoom, (int, float)) and 0 <= zoom <= 22 else 5
-        layer = maps.layer(db, scope, selection, box, level, get_settings().tile_coords)
-    except (ScopeError, FilterError) as exc:
-        return None, dash.no_update, [], refusal(exc)
+    db, scope, selection = call.db, call.scope, call.filters
+    box = maps.Box.from_leaflet(bounds if bounds else CHINA)
+    level = int(zoom) if isinstance(zoom, (int, float)) and 0 <= zoom <= 22 else 5
+    layer = maps.layer(db, scope, selection, box, level, get_settings().tile_coords)
     names = {o["value"]: o["label"] for o in employee_options(
         db, scope, "", list(selection.filters.employees))}
     hideout = _hideout(selection, names)
@@ -172,19 +168,21 @@ def draw(department: Any, start: Any, end: Any, employees: Any, grades: Any, buc
     return layer, hideout, _legend(hideout), status
 
 
+def _recency_selection(department: Any, start: Any, end: Any, employees: Any, grades: Any,
+                       buckets: Any) -> maps.MapSelection:
+    """The selection whose extent the map fits (the colouring does not move it)."""
+    return _selection(department, start, end, employees, grades, buckets, "recency")
+
+
 @callback(
     Output(ids.MAP, "viewport"),
     *SELECTION_INPUTS[:6],
     prevent_initial_call=False,
 )
-def fit(department: Any, start: Any, end: Any, employees: Any, grades: Any,
-        buckets: Any) -> Any:
+@report_callback(_recency_selection, keep_outputs)
+def fit(call: ReportCall[maps.MapSelection]) -> Any:
     """When the selection changes, show all of its customers."""
-    try:
-        selection = _selection(department, start, end, employees, grades, buckets, "recency")
-        box = maps.extent(get_db(), current_scope(), selection, get_settings().tile_coords)
-    except (ScopeError, FilterError):
-        raise PreventUpdate from None
+    box = maps.extent(call.db, call.scope, call.filters, get_settings().tile_coords)
     if box is None:
         raise PreventUpdate
     pad = 0.02

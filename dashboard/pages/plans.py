@@ -19,7 +19,6 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import archive, metrics
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
 from dashboard.components.filter_bar import (
@@ -31,8 +30,8 @@ from dashboard.components.notices import message
 from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db, get_settings
 from dashboard.i18n import N_, _
+from dashboard.reports import archive, lookups, metrics
 from dashboard.scope import Scope, ScopeError
-from dashboard.sql import query_records
 from pipelines import policy
 
 KEY = "plans"
@@ -212,8 +211,7 @@ def change_month(_prev: Any, _next: Any, month: Any) -> str:
 def _plans(db: Any, employee: str, first: date, last: date) -> dict[date, list[dict[str, Any]]]:
     """The employee's plans per day, each with its items in order."""
     by_day: dict[date, dict[int, dict[str, Any]]] = {}
-    for row in query_records(db, "plans_between", {"employee": employee, "date_from": first,
-                                                   "date_to": last}):
+    for row in lookups.plans_between(db, employee, first, last):
         day = row["plan_date"]
         plan = by_day.setdefault(day, {}).setdefault(row["plan_id"], {
             "plan_id": row["plan_id"], "name": row["plan_name"], "route": row["route_name"],
@@ -287,7 +285,7 @@ def draw_calendar(employee: Any, month: Any, _changes: Any) -> tuple[Any, ...]:
 
 def _routes(db: Any, employee: str) -> list[dict[str, Any]]:
     routes: dict[int, dict[str, Any]] = {}
-    for row in query_records(db, "routes_of", {"employee": employee}):
+    for row in lookups.routes_of(db, employee):
         route = routes.setdefault(row["route_id"], {"route_id": row["route_id"],
                                                     "name": row["route_name"], "items": []})
         if row["customer_code"] is not None:
@@ -338,9 +336,7 @@ def open_editor(_days: Any, _plans: Any, _new: Any, route_id: Any,
             day=day.isoformat()), day.isoformat(), "", [], [], False, True)
     if isinstance(trigger, dict) and trigger.get("type") == "vl-plan-open":
         plan_id = trigger.get("plan")
-        rows = query_records(db, "plans_between", {"employee": code, "date_from": date(1990, 1,
-                                                                                       1),
-                                                   "date_to": date(2100, 1, 1)})
+        rows = lookups.plans_between(db, code, date(1990, 1, 1), date(2100, 1, 1))
         items = [r for r in rows if r["plan_id"] == plan_id]
         if not items:
             raise PreventUpdate
@@ -452,8 +448,7 @@ def suggest(_clicks: Any, codes: Any) -> tuple[Any, ...]:
             archive.check_customer(get_db(), scope, code)
     except ScopeError:
         raise PreventUpdate from None
-    located = {r["code"]: r for r in query_records(get_db(), "customers_located",
-                                                   {"codes": codes})}
+    located = lookups.customers_located(get_db(), codes)
     usable = [c for c in codes if located.get(c) and located[c]["longitude"] is not None]
     if len(usable) < 2:
         return no_update, no_update, no_update, _("At least two customers with a location "

@@ -46,7 +46,7 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.i18n import N_, _
 from dashboard.output import records
-from dashboard.sql import query
+from dashboard.reports import lookups
 from pipelines import business_settings
 from pipelines.business_settings import BusinessSettings
 from pipelines.calendar import CalendarError, delete_holidays, set_holiday
@@ -155,7 +155,7 @@ def layout(**query_args: Any) -> Component:
 
 
 def _holiday_rows() -> list[dict[str, Any]]:
-    rows = records(query(get_db(), "holidays_list"), ["day", "kind", "name"])
+    rows = records(lookups.holidays(get_db()), ["day", "kind", "name"])
     for row in rows:
         row["kind_label"] = _(KIND_LABELS.get(row["kind"], row["kind"]))
     return rows

@@ -2,7 +2,7 @@
 
 Every callback resolves the Scope from the logged-in user on the server; the browser's
 department and employee ids are only filters inside it (metrics refuses others). Numbers
-come from dashboard.metrics, the same functions as `visitlens report`.
+come from dashboard.reports.metrics, the same functions as `visitlens report`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
-from dashboard import display, figures, metrics, output
+from dashboard import display, figures, output, reports
 from dashboard.auth import current_scope
 from dashboard.components import grid, ids
+from dashboard.components.callbacks import ReportCall, report_callback
 from dashboard.components.cards import Kpi, kpi_cards
 from dashboard.components.export import export_controls, poll_export, start_export
 from dashboard.components.filter_bar import (
@@ -33,8 +34,9 @@ from dashboard.components.page import page_layout, registration
 from dashboard.context import get_db
 from dashboard.display import REASON_LABELS, number, percent
 from dashboard.exports import ExportTable, frame_table
-from dashboard.i18n import N_, _
-from dashboard.metrics import FilterError, Filters
+from dashboard.i18n import _
+from dashboard.reports import lookups, metrics, standard
+from dashboard.reports.filters import Filters
 from dashboard.scope import ScopeError
 from pipelines import business_settings
 from pipelines.derive import REASONS
@@ -44,37 +46,10 @@ BAR_ROWS = 15  # employees in the ranking bar chart
 TABS = ("ranking", "detail", "trend")
 VALIDITY = ("all", "valid", "invalid")
 
-FIELD_LABELS: Mapping[str, str] = {
-    "rank": N_("Rank"),
-    "employee_code": N_("Employee code"),
-    "employee_name": N_("Employee"),
-    "department_code": N_("Department code"),
-    "department_name": N_("Department"),
-    "visits": N_("Visits"),
-    "valid_visits": N_("Valid visits"),
-    "daily_avg": N_("Daily average"),
-    "planned": N_("Planned"),
-    "planned_done": N_("Planned and done"),
-    "completion_rate": N_("Completion rate"),
-    "customers_visited": N_("Customers visited"),
-    "avg_stay_minutes": N_("Average stay (min)"),
-    "visit_id": N_("Visit ID"),
-    "customer_code": N_("Customer code"),
-    "customer_name": N_("Customer"),
-    "customer_deleted": N_("Customer deleted"),
-    "customer_address": N_("Address"),
-    "check_in_at": N_("Check-in time"),
-    "check_out_at": N_("Check-out time"),
-    "stay_minutes": N_("Stay (min)"),
-    "check_in_source": N_("Check-in source"),
-    "check_in_deviation_m": N_("Check-in deviation (m)"),
-    "check_out_source": N_("Check-out source"),
-    "check_out_deviation_m": N_("Check-out deviation (m)"),
-    "valid": N_("Valid"),
-    "invalid_reasons": N_("Reasons"),
-}
+FIELD_LABELS: Mapping[str, str] = standard.LABELS
+RANKING_FIELDS = reports.get("ranking").fields
 RANKING_EXPORT_FIELDS = ("rank", "employee_code", "employee_name", "department_code",
-                         "department_name", *[f for f in output.REPORT_FIELDS["ranking"] if f
+                         "department_name", *[f for f in RANKING_FIELDS if f
                                               not in ("rank", "employee_code", "employee_name",
                                                       "department_code")])
 DETAIL_EXPORT_FIELDS = ("visit_id", "check_in_at", "check_out_at", "employee_code",
@@ -256,14 +231,10 @@ def _curve_labels() -> dict[str, str]:
     Output(ids.VISITS_MESSAGE, "children"),
     *FILTER_INPUTS,
 )
-def update_headline(department: Any, start: Any, end: Any, employees: Any) -> tuple[Any, ...]:
+@report_callback(filters_from_inputs, lambda exc: ([], _empty_figure(), refusal(exc)))
+def update_headline(call: ReportCall[Filters]) -> tuple[Any, ...]:
     """KPI cards and the three daily curves for the filters."""
-    db, scope = get_db(), current_scope()
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        k, days = metrics.headline(db, scope, filters)
-    except (ScopeError, FilterError) as exc:
-        return [], _empty_figure(), refusal(exc)
+    k, days = metrics.headline(call.db, call.scope, call.filters)
     per_capita = _("visits per person per workday")
     cards = kpi_cards([
         Kpi(_("Visits"), number(k["visits"]),
@@ -303,33 +274,28 @@ def show_tab(tab: Any) -> tuple[dict[str, str], ...]:
     Input(ids.VISITS_TABS, "value"),
     State(grid.version_id(ids.VISITS_RANKING_GRID), "data"),
 )
-def update_ranking(department: Any, start: Any, end: Any, employees: Any, sort: Any,
-                   tab: Any, version: Any) -> tuple[Any, Any]:
+@report_callback(filters_from_inputs,
+                 lambda exc, sort, tab, version: (_empty_figure(), grid.next_version(version)))
+def update_ranking(call: ReportCall[Filters], sort: Any, tab: Any,
+                   version: Any) -> tuple[Any, Any]:
     """The top-employees bar chart, and a refresh of the ranking grid (ranking tab only)."""
     if tab != "ranking":
         raise PreventUpdate
     sort = _choice(sort, metrics.RANKING_METRICS, "visits")
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        frame, _total = metrics.ranking_page(get_db(), current_scope(), filters, sort=sort,
-                                             start=0, end=BAR_ROWS)
-    except (ScopeError, FilterError):
-        return _empty_figure(), grid.next_version(version)
+    frame, _total = metrics.ranking_page(call.db, call.scope, call.filters, sort=sort,
+                                         start=0, end=BAR_ROWS)
     bars = figures.ranking_bars(frame, sort, _(FIELD_LABELS[sort]), top=BAR_ROWS)
     return bars, grid.next_version(version)
 
 
 def _department_names(db: Any, frame: Any) -> list[str]:
     """The department name of each ranking row (its code where the name is missing)."""
-    from dashboard.sql import query
-
-    names = query(db, "department_names", {"codes": sorted(set(frame["department_code"]))})
-    by_code = dict(zip(names["code"], names["name"], strict=True))
+    by_code = lookups.department_names(db, list(frame["department_code"]))
     return [by_code.get(code, code) for code in frame["department_code"]]
 
 
 def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
-    rows = output.records(frame, [*output.REPORT_FIELDS["ranking"]])
+    rows = output.records(frame, [*RANKING_FIELDS])
     names = _department_names(db, frame)
     # The rate text comes from the unrounded fraction (records() rounds to 2 decimals).
     for row, name, rate in zip(rows, names, frame["completion_rate"], strict=True):
@@ -345,21 +311,16 @@ def _ranking_rows(frame: Any, db: Any) -> list[dict[str, Any]]:
     State(ids.VISITS_SORT, "value"),
     prevent_initial_call=True,
 )
-def ranking_rows(request: Any, department: Any, start: Any, end: Any, employees: Any,
-                 sort: Any) -> dict[str, Any]:
+@report_callback(filters_from_inputs, lambda *_: grid.response([], 0), at=1)
+def ranking_rows(call: ReportCall[Filters], request: Any, sort: Any) -> dict[str, Any]:
     """One block of the ranking (all employees are ranked; only the block travels)."""
     block = grid.parse_request(request)
     if block is None:
         raise PreventUpdate
-    db = get_db()
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        part, total = metrics.ranking_page(
-            db, current_scope(), filters, sort=_choice(sort, metrics.RANKING_METRICS, "visits"),
-            start=block.start, end=block.end)
-    except (ScopeError, FilterError):
-        return grid.response([], 0)
-    return grid.response(_ranking_rows(part, db), total)
+    part, total = metrics.ranking_page(
+        call.db, call.scope, call.filters,
+        sort=_choice(sort, metrics.RANKING_METRICS, "visits"), start=block.start, end=block.end)
+    return grid.response(_ranking_rows(part, call.db), total)
 
 
 @callback(
@@ -431,22 +392,19 @@ def _detail_rows(frame: Any) -> list[dict[str, Any]]:
     State(ids.VISITS_REASON, "value"),
     prevent_initial_call=True,
 )
-def detail_rows(request: Any, department: Any, start: Any, end: Any, employees: Any,
-                validity: Any, reason: Any) -> tuple[dict[str, Any], str]:
+@report_callback(filters_from_inputs, lambda *_: (grid.response([], 0), ""), at=1)
+def detail_rows(call: ReportCall[Filters], request: Any, validity: Any,
+                reason: Any) -> tuple[dict[str, Any], str]:
     """One block of the visit detail, sorted by the clicked column, paged in DuckDB."""
     block = grid.parse_request(request, metrics.DETAIL_SORTS)
     if block is None:
         raise PreventUpdate
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        page = metrics.detail(
-            get_db(), current_scope(), filters,
-            validity=_choice(validity, VALIDITY, "all"),
-            reason=reason if reason in REASONS else None,
-            sort=block.sort or "check_in_at", descending=block.descending,
-            offset=block.start, limit=block.limit)
-    except (ScopeError, FilterError):
-        return grid.response([], 0), ""
+    page = metrics.detail(
+        call.db, call.scope, call.filters,
+        validity=_choice(validity, VALIDITY, "all"),
+        reason=reason if reason in REASONS else None,
+        sort=block.sort or "check_in_at", descending=block.descending,
+        offset=block.start, limit=block.limit)
     count = _("{count} visits").format(count=number(page.total))
     return grid.response(_detail_rows(page.rows), page.total), count
 
@@ -457,17 +415,13 @@ def detail_rows(request: Any, department: Any, start: Any, end: Any, employees: 
     Input(ids.VISITS_GRANULARITY, "value"),
     Input(ids.VISITS_TABS, "value"),
 )
-def update_trend(department: Any, start: Any, end: Any, employees: Any, granularity: Any,
-                 tab: Any) -> Any:
+@report_callback(filters_from_inputs, lambda *_: _empty_figure())
+def update_trend(call: ReportCall[Filters], granularity: Any, tab: Any) -> Any:
     """12 months or ISO weeks ending at the range's end (trend tab only)."""
     if tab != "trend":
         raise PreventUpdate
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        trend = metrics.trend(get_db(), current_scope(), filters,
-                              _choice(granularity, ("month", "week"), "month"))
-    except (ScopeError, FilterError):
-        return _empty_figure()
+    trend = metrics.trend(call.db, call.scope, call.filters,
+                          _choice(granularity, ("month", "week"), "month"))
     return figures.trend_chart(trend, _curve_labels())
 
 
@@ -560,15 +514,11 @@ class _DetailWords:
     *FILTER_STATES,
     prevent_initial_call=True,
 )
-def export_zip(clicks: Any, department: Any, start: Any, end: Any,
-               employees: Any) -> tuple[Any, Any, bool]:
+@report_callback(filters_from_inputs, lambda exc, clicks: (None, refusal(exc), True), at=1)
+def export_zip(call: ReportCall[Filters], clicks: Any) -> tuple[Any, Any, bool]:
     """Start building the zip of ranking and detail (refused first if the range is too long)."""
-    db, scope = get_db(), current_scope()
-    try:
-        filters = filters_from_inputs(department, start, end, employees)
-        metrics.group_employees(db, scope, filters)  # refuses ids outside the scope
-    except (ScopeError, FilterError) as exc:
-        return None, refusal(exc), True
+    db, scope, filters = call.db, call.scope, call.filters
+    metrics.group_employees(db, scope, filters)  # refuses ids outside the scope
     stem = _("Employee visit summary")
     name = f"{stem} {filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.zip"
     return start_export(scope, lambda: _export_tables(db, scope, filters), name,

@@ -1,6 +1,6 @@
 """DuckDB SQL rendered for ClickHouse: the report SQL is written once.
 
-Every statement VisitLens runs is written for DuckDB (dashboard/queries, pipelines). On
+Every statement VisitLens runs is written for DuckDB (dashboard/reports/queries, pipelines). On
 ClickHouse the same text goes through :func:`render`:
 
 1. The table macros of ``pipelines/schema.sql`` (``customer_population(...)`` and friends)

@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard import archive, maps, metrics
+from dashboard.reports import archive, maps, metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import Scope, ScopeError, operator_scope, resolve_scope
 from pipelines.clickhouse.copy import copy_archive
 from pipelines.clickhouse.database import ClickHouseDatabase
@@ -115,7 +116,7 @@ WHO = ("company", "supervisor", "analyst")
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("span", list(RANGES))
 def test_employee_visit_summary(stores: Stores, who: str, span: str) -> None:
-    filters = metrics.Filters(*RANGES[span])
+    filters = Filters(*RANGES[span])
     kpis = both(stores, who, lambda db, s: metrics.kpis(db, s, filters), "kpis")
     assert kpis  # the report has content, so equality means something
     both(stores, who, lambda db, s: metrics.daily(db, s, filters), "daily")
@@ -130,7 +131,7 @@ def test_employee_visit_summary(stores: Stores, who: str, span: str) -> None:
 
 @pytest.mark.parametrize("who", WHO)
 def test_visit_detail_pages_filters_and_sorts(stores: Stores, who: str) -> None:
-    filters = metrics.Filters(*RANGES["month"])
+    filters = Filters(*RANGES["month"])
     first = both(stores, who, lambda db, s: metrics.detail(db, s, filters), "detail")
     assert first.total > 100
     for sort in metrics.DETAIL_SORTS:
@@ -145,7 +146,7 @@ def test_visit_detail_pages_filters_and_sorts(stores: Stores, who: str) -> None:
 @pytest.mark.parametrize("who", WHO)
 @pytest.mark.parametrize("span", ["month", "week", "half year"])
 def test_customer_visited_summary(stores: Stores, who: str, span: str) -> None:
-    filters = metrics.Filters(*RANGES[span])
+    filters = Filters(*RANGES[span])
     pie = both(stores, who, lambda db, s: metrics.frequency(db, s, filters), "frequency")
     assert int(pie["customers"].sum()) > 0
     both(stores, who, lambda db, s: metrics.grades(db, s, filters), "grades")
@@ -168,8 +169,8 @@ def test_department_and_employee_filters(stores: Stores) -> None:
                              "ORDER BY code LIMIT 1")
     employees = tuple(r[0] for r in duck.rows(
         "SELECT code FROM employees WHERE status = 'active' ORDER BY code LIMIT 3"))
-    for filters in (metrics.Filters(*RANGES["month"], department=department),
-                    metrics.Filters(*RANGES["month"], employees=employees)):
+    for filters in (Filters(*RANGES["month"], department=department),
+                    Filters(*RANGES["month"], employees=employees)):
         both(stores, "company", lambda db, s, f=filters: metrics.ranking(db, s, f), "ranking")
         both(stores, "company", lambda db, s, f=filters: metrics.kpis(db, s, f), "kpis")
         both(stores, "company", lambda db, s, f=filters: metrics.frequency(db, s, f), "pie")
@@ -195,8 +196,8 @@ def _features(layer: Any) -> Any:
 
 @pytest.mark.parametrize("who", WHO)
 def test_customer_map(stores: Stores, who: str) -> None:
-    selection = maps.MapSelection(metrics.Filters(*RANGES["month"]))
-    by_recency = maps.MapSelection(metrics.Filters(*RANGES["month"]), by_employee=False)
+    selection = maps.MapSelection(Filters(*RANGES["month"]))
+    by_recency = maps.MapSelection(Filters(*RANGES["month"]), by_employee=False)
     country = maps.Box(73.0, 18.0, 135.0, 53.5)
     for chosen in (selection, by_recency):
         for zoom in (5, 9):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import metrics
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import operator_scope
 from pipelines.clickhouse.copy import copy_archive
 from pipelines.clickhouse.database import ClickHouseDatabase, ClickHouseError
@@ -33,7 +34,7 @@ def test_reports_over_http_equal_duckdb(tmp_path: Path, chdb_folder: Path) -> No
                                    + "/over_http")
         copied = copy_archive(duck, click)
         assert copied["visits"] == duck.scalar("SELECT count(*) FROM visits")
-        month = metrics.Filters(date(2024, 6, 1), date(2024, 6, 30))
+        month = Filters(date(2024, 6, 1), date(2024, 6, 30))
         for report in (metrics.ranking, metrics.frequency, metrics.summary, metrics.kpis):
             left = report(duck, operator_scope(duck), month)  # type: ignore[operator]
             right = report(click, operator_scope(click), month)  # type: ignore[operator]

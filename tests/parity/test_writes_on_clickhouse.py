@@ -20,7 +20,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard import metrics
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import operator_scope
 from pipelines import (
     audit,
@@ -83,7 +84,7 @@ def assert_same_data(duck: Database, click: ClickHouseDatabase, where: str) -> N
         left, right = table_rows(duck, table), table_rows(click, table)
         assert len(left) == len(right), (where, table, len(left), len(right))
         pd.testing.assert_frame_equal(left, right, check_dtype=False, obj=f"{where}: {table}")
-    month = metrics.Filters(date(2024, 6, 1), ANCHOR)
+    month = Filters(date(2024, 6, 1), ANCHOR)
     for report in (metrics.ranking, metrics.frequency, metrics.summary):
         pd.testing.assert_frame_equal(report(duck, operator_scope(duck), month),
                                       report(click, operator_scope(click), month),

@@ -84,7 +84,8 @@ def database(seed: int) -> Path:
 
 
 def report_queries(path: Path, report: Report) -> None:
-    from dashboard import archive, maps, metrics
+    from dashboard.reports import archive, maps, metrics
+    from dashboard.reports.filters import Filters
     from dashboard.scope import operator_scope, resolve_scope
     from pipelines.db import Database
     from pipelines.users import get_user
@@ -92,7 +93,7 @@ def report_queries(path: Path, report: Report) -> None:
     db = Database(path)
     try:
         to = db.scalar("SELECT max(visit_date) FROM visits")
-        month = metrics.Filters(date(to.year, to.month, 1), to)
+        month = Filters(date(to.year, to.month, 1), to)
         scopes = {"company": operator_scope(db)}
         for label, user in (("region", "supervisor"), ("team", "analyst")):
             found = get_user(db, user)
@@ -128,7 +129,7 @@ def report_queries(path: Path, report: Report) -> None:
 
 def naive(db: Any, month: Any, scope: Any, report: Report) -> None:
     """Ranking and frequency pie with pandas over DataFrames held in memory (the baseline)."""
-    from dashboard import metrics
+    from dashboard.reports import metrics
 
     visits = db.df("SELECT employee_code, customer_code, visit_date, invalid_mask, "
                    "stay_minutes FROM visits")

@@ -30,7 +30,8 @@ def timed(fn: Callable[[], Any], runs: int = 5) -> float:
 
 
 def main() -> None:
-    from dashboard import archive, maps, metrics
+    from dashboard.reports import archive, maps, metrics
+    from dashboard.reports.filters import Filters
     from dashboard.scope import operator_scope, resolve_scope
     from pipelines.clickhouse.copy import copy_archive
     from pipelines.clickhouse.database import ClickHouseDatabase
@@ -53,7 +54,7 @@ def main() -> None:
     copy_seconds = time.perf_counter() - began
 
     to = duck.scalar("SELECT max(visit_date) FROM visits")
-    month = metrics.Filters(date(to.year, to.month, 1), to)
+    month = Filters(date(to.year, to.month, 1), to)
     china = maps.Box(73.0, 18.0, 135.0, 53.5)
     reports: dict[str, Callable[[Any, Any], Any]] = {
         "ranking": lambda db, s: metrics.ranking(db, s, month),

@@ -85,12 +85,12 @@ def test_repeated_refusals_are_counted_not_repeated(db_path: Path) -> None:
     assert len(rows) <= 4  # one per action, two if the calls crossed a minute
 
 
-# The app of `dashboard.wsgi` in a fresh interpreter, with dashboard.archive.search wrapped to
+# The app of `dashboard.wsgi` in a fresh interpreter, with dashboard.reports.archive.search wrapped to
 # record which thread asks for how many rows; the export is driven with DashClient over
 # Flask's test client (the spy must live in the server's process).
 EXPORT_PROBE = r"""
 import json, sys, threading, time
-from dashboard import archive
+from dashboard.reports import archive
 calls = []
 real = archive.search
 def spy(db, scope, filters, **kw):

@@ -11,6 +11,9 @@ from typing import Any
 import grimp
 from importlinter import configuration
 from importlinter.contracts.acyclic_siblings import AcyclicSiblingsContract
+from importlinter.contracts.forbidden import ForbiddenContract
+from importlinter.contracts.independence import IndependenceContract
+from importlinter.contracts.layers import LayersContract
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,10 +24,26 @@ def _contracts() -> list[dict[str, Any]]:
     return list(config["contracts"])
 
 
-def _contract(kind: str) -> dict[str, Any]:
-    found = [c for c in _contracts() if c["type"] == kind]
-    assert len(found) == 1, f"one {kind} contract expected, found {len(found)}"
+def _contract(kind: str, name_starts: str = "") -> dict[str, Any]:
+    found = [c for c in _contracts() if c["type"] == kind and c["name"].startswith(name_starts)]
+    assert len(found) == 1, f"one {kind} contract {name_starts!r} expected, found {len(found)}"
     return found[0]
+
+
+CONTRACT_TYPES: dict[str, Any] = {"acyclic_siblings": AcyclicSiblingsContract,
+                                  "forbidden": ForbiddenContract,
+                                  "independence": IndependenceContract,
+                                  "layers": LayersContract}
+
+
+def _kept(options: dict[str, Any], graph: grimp.ImportGraph) -> bool:
+    """Whether one contract of pyproject.toml holds on this graph (as lint-imports checks)."""
+    configuration.configure()  # what lint-imports sets up before checking
+    contract = CONTRACT_TYPES[options["type"]](
+        name=options["name"], session_options={"root_packages": ["pipelines", "dashboard"]},
+        contract_options={k: str(v).lower() if isinstance(v, bool) else v  # as read by lint-imports
+                          for k, v in options.items() if k not in ("name", "type")})
+    return bool(contract.check(graph, verbose=False).kept)
 
 
 def test_every_import_contract_is_kept() -> None:
@@ -43,7 +62,7 @@ def test_every_import_contract_is_kept() -> None:
 
 def test_contract_is_not_vacuous() -> None:
     """The contract names the UI packages, so a new `import dash` in pipelines would break it."""
-    contract = _contract("forbidden")
+    contract = _contract("forbidden", "The write side")
     assert contract["source_modules"] == ["pipelines"]
     for module in ("dashboard", "dash", "plotly", "flask"):
         assert module in contract["forbidden_modules"]
@@ -55,12 +74,7 @@ def _pipelines_graph() -> grimp.ImportGraph:
 
 
 def _acyclic_kept(graph: grimp.ImportGraph) -> bool:
-    configuration.configure()  # what lint-imports sets up before checking
-    options = _contract("acyclic_siblings")
-    contract = AcyclicSiblingsContract(
-        name=options["name"], session_options={"root_packages": ["pipelines", "dashboard"]},
-        contract_options={k: v for k, v in options.items() if k not in ("name", "type")})
-    return bool(contract.check(graph, verbose=False).kept)
+    return _kept(_contract("acyclic_siblings"), graph)
 
 
 def test_write_side_cycle_breaks_the_contract() -> None:
@@ -78,23 +92,78 @@ def test_write_side_cycle_breaks_the_contract() -> None:
         assert not _acyclic_kept(graph), f"{importer} -> {imported} went unnoticed"
 
 
+def test_read_sql_outside_reports_breaks_the_contract() -> None:
+    """Only dashboard.reports imports the SQL door: the contract holds today and breaks
+    when a page, the API, the command line or an export imports it (as pages/visits.py
+    once did to read department names), while the reports' own modules may."""
+    options = _contract("forbidden", "Only dashboard.reports")
+    assert _kept(options, _pipelines_graph())
+    for importer in ("dashboard.pages.visits", "dashboard.api", "dashboard.cli",
+                     "dashboard.archive_export", "dashboard.components.filter_bar"):
+        graph = _pipelines_graph()
+        graph.add_import(importer=importer, imported="dashboard.reports.sql")
+        assert not _kept(options, graph), f"{importer} -> dashboard.reports.sql went unnoticed"
+    graph = _pipelines_graph()
+    graph.add_import(importer="dashboard.reports.maps", imported="dashboard.reports.sql")
+    assert _kept(options, graph)
+
+
+# In no layer on purpose: every layer may use them and they import nothing of dashboard.
+SHARED = {"dashboard.i18n", "dashboard.settings"}
+
+
+def _layered_modules(options: dict[str, Any]) -> set[str]:
+    return {m.strip() for layer in options["layers"] for m in layer.replace("|", ":").split(":")}
+
+
+def test_every_dashboard_module_has_a_layer() -> None:
+    """A new top-level module of dashboard must be placed in a layer (or be shared), else
+    the layers contract would not see it."""
+    graph = _pipelines_graph()
+    tops = {".".join(m.split(".")[:2]) for m in graph.modules
+            if m.startswith("dashboard.")}
+    assert tops - _layered_modules(_contract("layers")) == SHARED
+
+
+def test_imports_up_the_layers_break_the_contract() -> None:
+    """Reports do not import output or the web, output does not import the web, the
+    pipelines import nothing above; and the API and the pages stay apart."""
+    layers = _contract("layers")
+    assert _kept(layers, _pipelines_graph())
+    for importer, imported in (("dashboard.reports.metrics", "dashboard.output"),
+                               ("dashboard.reports.archive", "dashboard.components.filter_bar"),
+                               ("dashboard.exports", "dashboard.pages.visits"),
+                               ("dashboard.archive_export", "dashboard.cli"),
+                               ("pipelines.plans", "dashboard.scope")):
+        graph = _pipelines_graph()
+        graph.add_import(importer=importer, imported=imported)
+        assert not _kept(layers, graph), f"{importer} -> {imported} went unnoticed"
+    apart = _contract("independence")
+    assert _kept(apart, _pipelines_graph())
+    graph = _pipelines_graph()
+    graph.add_import(importer="dashboard.api", imported="dashboard.pages.plans")
+    assert not _kept(apart, graph)
+
+
 def test_the_store_is_typed_strictly() -> None:
-    """mypy's strict flags stay on for the Store protocol, both engines and the write
-    side's ordering (`make lint` runs mypy with them)."""
+    """mypy's strict flags stay on for the Store protocol, both engines, the write
+    side's ordering, the permission door and the read model (`make lint` runs mypy)."""
     with (ROOT / "pyproject.toml").open("rb") as handle:
         overrides = tomllib.load(handle)["tool"]["mypy"]["overrides"]
     strict = [o for o in overrides if o.get("disallow_untyped_defs")]
     modules = {m for o in strict for m in o["module"]}
     assert {"pipelines.store", "pipelines.db", "pipelines.clickhouse.database",
-            "pipelines.refresh", "pipelines.upgrade", "pipelines.migrations"} <= modules
+            "pipelines.refresh", "pipelines.upgrade", "pipelines.migrations",
+            "pipelines.policy", "dashboard.scope", "dashboard.reports",
+            "dashboard.reports.*"} <= modules
     for flag in ("disallow_untyped_calls", "disallow_any_generics", "warn_return_any",
                  "disallow_incomplete_defs", "strict_equality"):
         assert all(o.get(flag) for o in strict), flag
 
 
 def test_queries_are_parameterised_files() -> None:
-    """Every named query is a file of its own under dashboard/queries, one statement each."""
-    for path in (ROOT / "dashboard" / "queries").glob("*.sql"):
+    """Every named query is a file of its own under dashboard/reports/queries, one statement each."""
+    for path in (ROOT / "dashboard" / "reports" / "queries").glob("*.sql"):
         lines = [line.split("--")[0] for line in path.read_text("utf-8").splitlines()]
         body = "\n".join(lines).strip().rstrip(";")
         assert ";" not in body, f"{path.name} holds more than one statement"

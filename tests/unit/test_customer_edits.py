@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from dashboard import metrics
 from dashboard.archive_export import customers_frame, person_customers_frame
-from dashboard.metrics import Filters
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import ScopeError, operator_scope, scope_for_username
 from pipelines import customers as edits
 from pipelines import geo

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard import metrics
-from dashboard.metrics import Filters
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import Scope, operator_scope, resolve_scope
 from pipelines import business_settings
 from pipelines import customers as customer_edits

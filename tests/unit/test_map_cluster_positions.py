@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard import maps
-from dashboard.maps import Box, MapSelection
-from dashboard.metrics import Filters
+from dashboard.reports import maps
+from dashboard.reports.filters import Filters
+from dashboard.reports.maps import Box, MapSelection
 from dashboard.scope import operator_scope
 from pipelines.db import Database
 

@@ -13,9 +13,9 @@ from datetime import date
 
 import pytest
 
-from dashboard import maps
-from dashboard.maps import Box, MapSelection
-from dashboard.metrics import Filters
+from dashboard.reports import maps
+from dashboard.reports.filters import Filters
+from dashboard.reports.maps import Box, MapSelection
 from dashboard.scope import Scope, ScopeError, resolve_scope
 from pipelines import geo, refresh
 from pipelines.db import Database

@@ -26,8 +26,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboard import metrics
-from dashboard.metrics import Filters
+from dashboard.reports import metrics
+from dashboard.reports.filters import FilterError, Filters
 from dashboard.scope import Scope, ScopeError, resolve_scope
 from pipelines.db import Database
 from pipelines.users import get_user
@@ -138,7 +138,7 @@ def test_selected_buckets_narrow_grades_and_summary(customers: Database) -> None
     assert _block(table, "total", "")["*"] == (2, 2, 16)  # K6 and K10
     assert _block(table, "department", "R1")["*"] == (1, 1, 6)
     assert _block(table, "department", "R2")["*"] == (2, 2, 16)
-    with pytest.raises(metrics.FilterError):
+    with pytest.raises(FilterError):
         metrics.grades(customers, boss, RANGE, buckets=("7",))
 
 

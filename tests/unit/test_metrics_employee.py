@@ -40,8 +40,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboard import metrics
-from dashboard.metrics import Filters
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import Scope, ScopeError, resolve_scope
 from pipelines.db import Database
 from pipelines.users import get_user

@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard import archive, maps, metrics
-from dashboard.components.filter_bar import like_pattern
+from dashboard.reports import archive, maps, metrics
+from dashboard.reports.filters import Filters, like_pattern
+from dashboard.reports.sql import load_sql
 from dashboard.scope import Scope, operator_scope, resolve_scope
-from dashboard.sql import load_sql
 from pipelines import business_settings, membership, phone, refresh, summaries
 from pipelines import customers as edits
 from pipelines.db import Database
@@ -61,7 +61,7 @@ def check_all(db: Database) -> None:
         for first, last in ((date(2024, 6, 1), ANCHOR), (date(2024, 1, 1), ANCHOR),
                             (date(2024, 6, 10), date(2024, 6, 16)),
                             (date(2024, 5, 1), date(2024, 5, 31))):
-            filters = metrics.Filters(first, last)
+            filters = Filters(first, last)
             employees = metrics.group_employees(db, scope, filters)
             span = {"employees": employees, "date_from": first, "date_to": last,
                     "whole_month": metrics.whole_month(db, first, last)}
@@ -164,15 +164,15 @@ BUCKETS: tuple[tuple[str, ...], ...] = ((), ("0",), ("1", "3-5"), ("11+",), ("0"
 
 
 def customer_filters(db: Database, scope: Scope, first: date, last: date,
-                     ) -> list[metrics.Filters]:
+                     ) -> list[Filters]:
     """The whole scope, one department below its top, and two of its employees."""
-    found = [metrics.Filters(first, last)]
+    found = [Filters(first, last)]
     below = sorted(d for d in scope.departments if d not in scope.tops)
     if below:
-        found.append(metrics.Filters(first, last, department=below[0]))
-    employees = metrics.group_employees(db, scope, metrics.Filters(first, last))
+        found.append(Filters(first, last, department=below[0]))
+    employees = metrics.group_employees(db, scope, Filters(first, last))
     if len(employees) >= 2:
-        found.append(metrics.Filters(first, last, employees=(employees[0], employees[-1])))
+        found.append(Filters(first, last, employees=(employees[0], employees[-1])))
     return found
 
 
@@ -202,7 +202,7 @@ def check_customer_reports(db: Database, quick: bool = False) -> None:
                                 "offset": offset, "limit": 100,
                                 "need_counts": bool(buckets) or sort == "visits"}, None)
             if n < 2:
-                check_map(db, scope, metrics.Filters(first, last))
+                check_map(db, scope, Filters(first, last))
         check_archive(db, scope)
         check_records(db, scope)
 
@@ -211,11 +211,11 @@ BOXES = ((maps.Box(73.0, 18.0, 135.0, 53.5), 5), (maps.Box(118.0, 28.0, 124.0, 3
          (maps.Box(121.3, 31.1, 121.6, 31.35), 14))
 
 
-def check_map(db: Database, scope: Scope, filters: metrics.Filters) -> None:
+def check_map(db: Database, scope: Scope, filters: Filters) -> None:
     employees = metrics.group_employees(db, scope, filters)[:3]
     selections = [maps.MapSelection(filters),
                   maps.MapSelection(filters, buckets=("0", "2"), grades=("A",), unrated=True),
-                  maps.MapSelection(metrics.Filters(filters.date_from, filters.date_to,
+                  maps.MapSelection(Filters(filters.date_from, filters.date_to,
                                                     employees=tuple(employees)))]
     for selection in selections:
         params = maps._params(db, scope, selection)
@@ -255,7 +255,7 @@ def check_records(db: Database, scope: Scope) -> None:
 
 
 def check_archive(db: Database, scope: Scope) -> None:
-    owner = metrics.group_employees(db, scope, metrics.Filters(ANCHOR, ANCHOR))[0]
+    owner = metrics.group_employees(db, scope, Filters(ANCHOR, ANCHOR))[0]
     deleted = [archive.ArchiveFilters(deleted=True)] if scope.everything else []
     for filters in [archive.ArchiveFilters(), archive.ArchiveFilters(search="店"),
                     # case-insensitive on codes; a phone fragment; LIKE wildcards as text

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from dashboard import metrics
-from dashboard.metrics import Filters
+from dashboard.reports import metrics
+from dashboard.reports.filters import Filters
 from dashboard.scope import operator_scope
 from pipelines import calendar
 from pipelines import plans as pl

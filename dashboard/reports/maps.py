@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from dashboard import metrics
-from dashboard.metrics import FilterError, Filters, params_for
+from dashboard.reports import metrics
+from dashboard.reports.filters import FilterError, Filters
+from dashboard.reports.metrics import params_for
+from dashboard.reports.sql import query
 from dashboard.scope import Scope
-from dashboard.sql import query
 from pipelines import geo
 from pipelines.store import Store
 
@@ -95,7 +96,7 @@ def _display(lons: Any, lats: Any, coords: str) -> tuple[np.ndarray, np.ndarray]
 
 def cell_degrees(zoom: int) -> float:
     """The bin size for a zoom level: about CELL_PIXELS screen pixels (256-pixel tiles)."""
-    return 360.0 / (2 ** max(0, min(zoom, 22))) / 256 * CELL_PIXELS
+    return 360.0 / float(2 ** max(0, min(zoom, 22))) / 256 * CELL_PIXELS
 
 
 def _inside_cell(mean: Any, cell_index: Any, zoom: int) -> Any:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dashboard.reports.filters import FilterError, Filters
+from dashboard.reports.sql import load_sql, query, query_batches
 from dashboard.scope import Scope, ScopeError
-from dashboard.sql import load_sql, query, query_batches
 from pipelines import business_settings
 from pipelines.derive import REASON_BIT, reasons_of
 from pipelines.store import Store
@@ -42,36 +43,6 @@ DETAIL_SORTS: tuple[str, ...] = (
     "check_out_deviation_m",
     "valid",
 )
-MAX_FILTER_EMPLOYEES = 500
-
-
-class FilterError(ValueError):
-    """A filter value that is malformed (not a scope question)."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the user narrowed a report to (inside their scope).
-
-    Attributes:
-        date_from: first day, inclusive.
-        date_to: last day, inclusive.
-        department: a department code: its subtree (None = the whole scope).
-        employees: employee codes (empty = every employee of the department/scope).
-    """
-
-    date_from: date
-    date_to: date
-    department: str | None = None
-    employees: tuple[str, ...] = field(default_factory=tuple)
-
-    def __post_init__(self) -> None:
-        if self.date_from > self.date_to:
-            raise FilterError("the start date is after the end date")
-        if len(self.employees) > MAX_FILTER_EMPLOYEES:
-            raise FilterError(f"at most {MAX_FILTER_EMPLOYEES} employees can be selected")
-
-
 def safe_div(numerator: float, denominator: float) -> float | None:
     """Division where a zero denominator gives None (DESIGN: division by zero is null)."""
     return None if not denominator else numerator / denominator

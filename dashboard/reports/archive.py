@@ -12,10 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.components.filter_bar import like_pattern
-from dashboard.metrics import FilterError
+from dashboard.reports.filters import FilterError, like_pattern
+from dashboard.reports.sql import query
 from dashboard.scope import Scope, ScopeError
-from dashboard.sql import query
 from pipelines.store import Store
 
 SORTS: tuple[str, ...] = ("code", "name", "grade", "updated_at")
@@ -42,7 +41,7 @@ def _params(db: Store, scope: Scope, filters: ArchiveFilters) -> dict[str, Any]:
     if filters.department is not None:
         scope.check_department(filters.department)
     if filters.owner is not None:
-        from dashboard.metrics import checked_employees
+        from dashboard.reports.metrics import checked_employees
 
         checked_employees(db, scope, (filters.owner,))
     # Control characters cannot be typed into the box; the separator of search_text is one.
@@ -124,3 +123,15 @@ def customer_options(db: Store, scope: Scope, search: Any,
         "limit": 30 + len(chosen)})
     return [{"label": f"{n} ({c})", "value": c}
             for c, n in zip(rows["code"], rows["name"], strict=True)]
+
+
+def customers_export(db: Store, scope: Scope) -> pd.DataFrame:
+    """The scope's non-deleted customers, every archive column (export shapes them)."""
+    return query(db, "export_customers", {"everyone": scope.everything,
+                                          "departments": scope.department_list})
+
+
+def person_customers_export(db: Store, scope: Scope, employee: str | None) -> pd.DataFrame:
+    """The person-customer rows of the scope (or one employee's, caller checked it)."""
+    return query(db, "export_person_customers", {"departments": scope.department_list,
+                                                 "employee": employee})
