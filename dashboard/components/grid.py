@@ -121,8 +121,10 @@ def server_grid(
             id=grid_id,
             rowModelType="infinite",
             columnDefs=column_defs,
+            # Headers wrap rather than cut off ("Custom…"): a narrow numeric column
+            # still says what it counts (issue 15 item 10).
             defaultColDef={"sortable": False, "resizable": True, "filter": False,
-                           "minWidth": 80},
+                           "minWidth": 80, "wrapHeaderText": True, "autoHeaderHeight": True},
             dashGridOptions=options,
             style={"height": height, "width": "100%"},
             className="ag-theme-quartz",

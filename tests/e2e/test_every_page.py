@@ -154,6 +154,12 @@ def test_foreign_words_finds_english_in_chinese_and_chinese_in_english() -> None
     assert {"CSV", "Excel"} <= catalog_latin_words()
 
 
+# Grid headers whose text is cut off ("Custom…"): their label is wider than its cell.
+CUT_HEADERS = """() => [...document.querySelectorAll('.ag-header-cell-text')]
+  .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.textContent.trim())"""
+
+
 def _settle(page: Any) -> None:
     """Wait until the page's callbacks are answered and nothing is loading."""
     page.wait_for_load_state("networkidle")
@@ -223,6 +229,9 @@ def test_every_page_every_role_both_languages(
                     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
                     if errors:
                         failures.append(f"{name}: console errors {list(errors)}")
+                    cut = page.evaluate(CUT_HEADERS)
+                    if cut:
+                        failures.append(f"{name}: grid headers cut off: {cut}")
                     foreign = foreign_words(texts, lang, allowed[lang])
                     if foreign:
                         failures.append(f"{name}: not in {lang}: {foreign}")
